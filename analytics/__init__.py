@@ -1,0 +1,1 @@
+"""Analytics: per-store precomputed sales figures, rebuilt by Celery jobs (a store's schema)."""

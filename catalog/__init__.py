@@ -1,0 +1,1 @@
+"""Catalog: categories, products and the stock ledger (a store's schema)."""

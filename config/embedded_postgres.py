@@ -1,0 +1,25 @@
+"""An embedded PostgreSQL under `.data/` for local runs and tests when DATABASE_URL is unset."""
+
+from pathlib import Path
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded server in `data_dir` and return a URL for its `kassa` database.
+
+    The server outlives the process that started it, so `runserver`'s reloader, a Celery worker and
+    the tests all share one; `make stop-db` stops it.
+    """
+    try:
+        import pgserver  # noqa: PLC0415 - only needed when no DATABASE_URL is configured
+    except ImportError as error:  # pragma: no cover - depends on the installed extras
+        raise RuntimeError(
+            "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
+            "run `pip install -e '.[local]'` or set DATABASE_URL=postgres://..."
+        ) from error
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'kassa';")
+    if "(1 row)" not in exists:
+        server.psql("CREATE DATABASE kassa;")
+    return server.get_uri("kassa")

@@ -1,0 +1,1 @@
+"""Customers: a store's shoppers and their purchase aggregates (a store's schema)."""

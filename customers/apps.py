@@ -1,0 +1,8 @@
+"""App configuration for `customers`."""
+
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    name = "customers"
+    verbose_name = "Customers"

@@ -1,0 +1,1 @@
+"""Sales: registers, shifts, checkout and refunds (a store's schema)."""

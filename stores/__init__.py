@@ -1,0 +1,1 @@
+"""Stores: the tenants (one PostgreSQL schema each), users, memberships and onboarding."""

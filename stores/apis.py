@@ -1,0 +1,151 @@
+"""Thin DRF views of the public API: signup, auth tokens, the caller and their stores."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from stores import selectors, services
+from stores.serializers import (
+    LogoutSerializer,
+    MeSerializer,
+    SignupResponseSerializer,
+    SignupSerializer,
+    StoreMembershipSerializer,
+    TokenPairSerializer,
+)
+
+
+class SignupApi(APIView):
+    """Onboarding: a new store with its schema, its owner and a register, in one call."""
+
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "signup"
+
+    @extend_schema(
+        operation_id="stores_signup",
+        summary="Sign up a store",
+        description=(
+            "Anonymous: creates the owner's account and the store. With a Bearer token: the "
+            "caller becomes the owner of one more store, and `owner` may be left out. The "
+            'store\'s schema, with every table, its owner membership and its "Main register" '
+            "exist before 201; any failure leaves nothing behind."
+        ),
+        request=SignupSerializer,
+        responses={201: SignupResponseSerializer},
+        auth=[{"jwtAuth": []}, {}],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SignupSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        owner = data.get("owner", {})
+        signup = services.store_signup(
+            user=request.user if request.user.is_authenticated else None,
+            name=data["store_name"],
+            currency=data["currency"],
+            timezone=data["timezone"],
+            prices_include_tax=data["prices_include_tax"],
+            owner_email=owner.get("email", ""),
+            owner_password=owner.get("password", ""),
+            owner_full_name=owner.get("full_name", ""),
+        )
+        refresh = RefreshToken.for_user(signup.user)
+        body = SignupResponseSerializer(
+            {
+                "store": signup.store,
+                "user": signup.user,
+                "tokens": {"access": str(refresh.access_token), "refresh": str(refresh)},
+            }
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenApi(TokenObtainPairView):
+    """`{"email", "password"}` -> `{"access", "refresh"}`; 401 on bad credentials."""
+
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "login"
+
+    @extend_schema(
+        operation_id="auth_token", summary="Sign in", responses={200: TokenPairSerializer}
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class TokenRefreshApi(TokenRefreshView):
+    """A new pair for a refresh token; the old refresh token is blacklisted (rotation)."""
+
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "login"
+
+    @extend_schema(
+        operation_id="auth_token_refresh",
+        summary="Refresh tokens",
+        responses={200: TokenPairSerializer},
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        # Rotation blacklists the old token and issues the new one together, or not at all.
+        with transaction.atomic():
+            return super().post(request, *args, **kwargs)
+
+
+class LogoutApi(APIView):
+    """Blacklists a refresh token; it no longer works afterwards."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "login"
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Sign out",
+        request=LogoutSerializer,
+        responses={204: OpenApiResponse(description="The refresh token is revoked.")},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            RefreshToken(serializer.validated_data["refresh"]).blacklist()
+        except TokenError as error:
+            raise InvalidToken(error.args[0]) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    """The signed-in user and their stores, with their role in each."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(operation_id="me", summary="The signed-in user", responses={200: MeSerializer})
+    def get(self, request: Request) -> Response:
+        user = request.user
+        user.stores = selectors.membership_list_for_user(user=user)
+        return Response(MeSerializer(user).data)
+
+
+class StoreListApi(generics.ListAPIView):
+    """The caller's stores (the same items as `/api/me/`'s `stores`), paginated."""
+
+    permission_classes = (IsAuthenticated,)
+    serializer_class = StoreMembershipSerializer
+    filter_backends = ()
+
+    def get_queryset(self):
+        return selectors.membership_list_for_user(user=self.request.user)
+
+    @extend_schema(operation_id="stores_list", summary="The caller's stores")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,8 @@
+"""App configuration for `stores`."""
+
+from django.apps import AppConfig
+
+
+class StoresConfig(AppConfig):
+    name = "stores"
+    verbose_name = "Stores"

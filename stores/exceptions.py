@@ -1,0 +1,29 @@
+"""Errors of the store-scoped request rules (API.md, "Store-scoped request rules")."""
+
+from rest_framework import status
+
+from config.exceptions import DomainError
+
+
+class TenantRequired(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "This endpoint acts in a store: send its key in the X-Tenant-Key header."
+    default_code = "tenant_required"
+
+
+class TenantNotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "No active store has this X-Tenant-Key."
+    default_code = "tenant_not_found"
+
+
+class NotAMember(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "You are not a member of this store."
+    default_code = "not_a_member"
+
+
+class RoleNotAllowed(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Your role in this store does not allow this action."
+    default_code = "permission_denied"

@@ -1,0 +1,66 @@
+"""Header tenancy: `X-Tenant-Key` picks the store whose schema a store-scoped request runs in."""
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+from stores.exceptions import TenantNotFound, TenantRequired
+from stores.tenancy import store_for_tenant_key
+
+TENANT_HEADER = "X-Tenant-Key"
+
+
+class TenantHeaderMiddleware:
+    """Activates the store named by `X-Tenant-Key` for store-scoped views.
+
+    The connection is in `public` when the request starts and is put back there when it ends,
+    whatever happened, so a persistent connection never carries a store into the next request.
+    Errors are not answered here but recorded on the request: the view's permission classes raise
+    them after authentication, so an anonymous caller gets 401 before any tenant rule.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        request.store = None
+        request.tenant_error = None
+        try:
+            response = self.get_response(request)
+            if request.store is not None:
+                store = request.store
+                response[TENANT_HEADER] = store.tenant_key
+                response["X-Store-Slug"] = store.slug
+                response["X-Store-Name"] = quote(store.name, safe="")
+                patch_vary_headers(response, (TENANT_HEADER, "Authorization"))
+            return response
+        finally:
+            connection.set_schema_to_public()
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[object, ...],
+        view_kwargs: dict[str, object],
+    ) -> None:
+        view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+        if not getattr(view_class, "is_store_scoped", False):
+            return
+        tenant_key = request.headers.get(TENANT_HEADER)
+        if not tenant_key:
+            request.tenant_error = TenantRequired
+            return
+        store = store_for_tenant_key(tenant_key)
+        if store is None:
+            request.tenant_error = TenantNotFound
+            return
+        request.store = request.tenant = store
+        connection.set_tenant(store)
+        # Issue the one `SET search_path` of this request now, in autocommit: a SET made inside a
+        # transaction or savepoint that is later rolled back would silently revert.
+        connection.cursor().close()

@@ -1,0 +1,122 @@
+"""Shared tables in `public`: users, stores (the tenants), their domains and memberships."""
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models, transaction
+from django.db.models.functions import Lower
+from django.utils.timezone import now
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # Emails are logins here: one spelling per person, whatever case they type.
+        return (email or "").strip().lower()
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(email=self.normalize_email(username))
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> "User":
+        user = self.model(email=self.normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their email; global, and a member of any number of stores."""
+
+    email = models.EmailField(max_length=254, unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(Lower("email"), name="stores_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Store(TenantMixin):
+    """A shop: one row here, and one PostgreSQL schema holding all of its data."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    tenant_key = models.CharField(max_length=64, unique=True)
+    currency = models.CharField(max_length=3)
+    timezone = models.CharField(max_length=64)
+    prices_include_tax = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+
+    # Onboarding creates the schema itself, inside the same transaction as this row.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        ordering: ClassVar = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self.forget_cached()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        self.forget_cached()
+        return result
+
+    def forget_cached(self) -> None:
+        """Drop this store from the tenant-key cache now and again once the change commits."""
+        from stores.tenancy import forget_store  # noqa: PLC0415 - tenancy imports this module
+
+        forget_store(self.tenant_key)
+        # A request that read the old row before this commit may have cached it meanwhile.
+        transaction.on_commit(lambda: forget_store(self.tenant_key))
+
+
+class Domain(DomainMixin):
+    """Required by django-tenants; Kassa routes by the `X-Tenant-Key` header, not by host."""
+
+
+class Membership(models.Model):
+    """A user's role in one store."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MANAGER = "manager", "Manager"
+        CASHIER = "cashier", "Cashier"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "store"], name="stores_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.store} as {self.role}"

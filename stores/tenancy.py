@@ -1,0 +1,50 @@
+"""Which store a request acts in: the cached tenant-key registry and the store-scoped mixin."""
+
+import re
+
+from django.core.cache import caches
+
+from stores.models import Store
+
+# tenant keys are `<slug with underscores>_<8 hex>`; anything else is rejected before any lookup.
+TENANT_KEY_PATTERN = re.compile(r"\A[a-z0-9_]{1,64}\Z")
+# Unknown keys are remembered briefly: a flood of made-up keys must not become a flood of queries.
+UNKNOWN_KEY_SECONDS = 30
+_UNKNOWN = "unknown"
+
+
+def _cache_key(tenant_key: str) -> str:
+    return f"tenant-key:{tenant_key}"
+
+
+def store_for_tenant_key(tenant_key: str) -> Store | None:
+    """The active store with this key, or None; no query when the cache is warm."""
+    if not TENANT_KEY_PATTERN.match(tenant_key):
+        return None
+    cache = caches["stores"]
+    cached = cache.get(_cache_key(tenant_key))
+    if cached is None:
+        store = Store.objects.filter(tenant_key=tenant_key).first()
+        cached = store if store is not None else _UNKNOWN
+        cache.set(
+            _cache_key(tenant_key),
+            cached,
+            timeout=UNKNOWN_KEY_SECONDS if store is None else None,
+        )
+    if cached == _UNKNOWN or not cached.is_active:
+        return None
+    return cached
+
+
+def forget_store(tenant_key: str) -> None:
+    caches["stores"].delete(_cache_key(tenant_key))
+
+
+class StoreScopedViewMixin:
+    """Marks a view as acting inside the store named by `X-Tenant-Key`.
+
+    TenantHeaderMiddleware activates that store's schema before the view runs; the view's
+    permission classes (stores.permissions) then check membership and role.
+    """
+
+    is_store_scoped = True

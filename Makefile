@@ -1,0 +1,47 @@
+# Kassa's two commands: `make run` (set up, migrate, demo store, serve on :8000) and `make test`.
+# Both need nothing but Python 3.11+: without DATABASE_URL they start an embedded PostgreSQL
+# under .data/, and without CELERY_BROKER_URL Celery tasks run in-process.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: install run test lint format worker beat stop-db clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,local]"
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate_schemas --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo_store
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A config beat --loglevel=INFO
+
+stop-db: install
+	$(BIN)/python -c "import pgserver; pgserver.get_server('.data/pg', cleanup_mode='stop').cleanup()"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

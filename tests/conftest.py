@@ -1,0 +1,132 @@
+"""Test fixtures: stores on real PostgreSQL schemas made once per run, members, API clients."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from sales.models import Register
+from stores.models import Membership, Store, User
+from tests.factories import MembershipFactory, StoreFactory, UserFactory
+
+# Store schemas made, with every tenant table, once per test run; each test gives them rows.
+STORE_SCHEMAS = ("tenant_test_alpha", "tenant_test_beta", "tenant_test_gamma")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
+    with django_db_blocker.unblock():
+        for schema_name in STORE_SCHEMAS:
+            Store(schema_name=schema_name).create_schema(check_if_exists=True, verbosity=0)
+
+
+def tenant_tables(schema_name: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> "
+            "'django_migrations'",
+            [schema_name],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def schema_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace")
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.fixture(autouse=True)
+def _clean_state() -> Iterator[None]:
+    """Every test starts in `public` with empty caches (tenant registry, throttles)."""
+    caches["default"].clear()
+    caches["stores"].clear()
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def committed_stores(transactional_db: None) -> Iterator[None]:
+    """For tests that commit: afterwards, empty the run's store schemas and drop any new schema.
+
+    (The transactional test case itself empties the public tables.)
+    """
+    before = schema_names()
+    yield
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        for schema_name in STORE_SCHEMAS:
+            tables = ", ".join(f'"{schema_name}"."{table}"' for table in tenant_tables(schema_name))
+            if tables:
+                cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        for schema_name in schema_names() - before:
+            cursor.execute(f'DROP SCHEMA "{schema_name}" CASCADE')
+
+
+@dataclass
+class StoreWithStaff:
+    store: Store
+    owner: User
+    manager: User
+    cashier: User
+    register: Register
+
+    def member(self, role: str) -> User:
+        return {"owner": self.owner, "manager": self.manager, "cashier": self.cashier}[role]
+
+
+def make_store(schema_name: str, **fields: object) -> StoreWithStaff:
+    store = StoreFactory(schema_name=schema_name, **fields)
+    members = {
+        role: MembershipFactory(store=store, role=role).user for role in Membership.Role.values
+    }
+    with schema_context(schema_name):
+        register = Register.objects.create(name="Main register")
+    return StoreWithStaff(store=store, register=register, **members)
+
+
+@pytest.fixture
+def store_a(db: None) -> StoreWithStaff:
+    return make_store(STORE_SCHEMAS[0], name="Магазин Альфа")
+
+
+@pytest.fixture
+def store_b(db: None) -> StoreWithStaff:
+    return make_store(STORE_SCHEMAS[1], name="Beta Shop")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def access_token(user: User) -> str:
+    return str(RefreshToken.for_user(user).access_token)
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    """`client_for(user, store)`: an API client with the user's token and the store's key."""
+
+    def build(user: User | None = None, store: Store | None = None) -> APIClient:
+        client = APIClient()
+        headers = {}
+        if user is not None:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {access_token(user)}"
+        if store is not None:
+            headers["HTTP_X_TENANT_KEY"] = store.tenant_key
+        client.credentials(**headers)
+        return client
+
+    return build
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()

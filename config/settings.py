@@ -99,6 +99,9 @@ DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 # Persistent connections; the tenant middleware returns each to `public` after every request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A view that fails halfway leaves nothing written; services still own their own transactions.
+# The tenant middleware's SET search_path runs before this transaction opens.
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]

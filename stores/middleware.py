@@ -18,7 +18,8 @@ class TenantHeaderMiddleware:
 
     The connection is in `public` when the request starts and is put back there when it ends,
     whatever happened, so a persistent connection never carries a store into the next request.
-    Errors are not answered here but recorded on the request: the view's permission classes raise
+    The store's headers go only on answers to its members. Errors are not answered here but
+    recorded on the request: the view's permission classes raise
     them after authentication, so an anonymous caller gets 401 before any tenant rule.
     """
 
@@ -29,9 +30,11 @@ class TenantHeaderMiddleware:
         connection.set_schema_to_public()
         request.store = None
         request.tenant_error = None
+        request.membership = None
         try:
             response = self.get_response(request)
-            if request.store is not None:
+            # Only a verified member learns which store a key belongs to.
+            if request.store is not None and request.membership is not None:
                 store = request.store
                 response[TENANT_HEADER] = store.tenant_key
                 response["X-Store-Slug"] = store.slug

@@ -33,7 +33,8 @@ def store_membership(request: Request) -> Membership:
     )
     if membership is None:
         raise NotAMember
-    request.membership = membership
+    # Kept on Django's request, which DRF's proxies: the middleware reads it too.
+    request._request.membership = membership  # noqa: SLF001
     return membership
 
 

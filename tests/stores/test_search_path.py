@@ -1,0 +1,156 @@
+"""The connection's search_path: one SET per request, never carried into the next one."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
+
+from sales.models import Register
+from sales.services import register_create
+from stores.models import Store
+from tests.conftest import make_store
+
+REGISTERS = "/api/sales/registers/"
+
+
+def server_search_path() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        return cursor.fetchone()[0]
+
+
+def set_statements(queries: list[dict]) -> list[str]:
+    return [query["sql"] for query in queries if query["sql"].upper().startswith("SET SEARCH_PATH")]
+
+
+def test_a_savepoint_rollback_does_not_leave_another_stores_path_behind(store_a, store_b):
+    """django-tenants #1262: a SET undone by ROLLBACK TO SAVEPOINT must be issued again."""
+    with schema_context(store_a.store.schema_name):
+        Register.objects.create(name="Only in A")
+    # The connection's last SET was for B, as a previous request could have left it.
+    connection.set_tenant(store_b.store)
+    assert Register.objects.count() == 1
+
+    connection.set_tenant(store_a.store)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint
+                Register.objects.count()  # SET search_path to A happens inside the savepoint
+                raise RuntimeError("roll the savepoint back")
+        except RuntimeError:
+            pass
+        # PostgreSQL has put the path back to B; Kassa must not believe it is still A.
+        names = sorted(Register.objects.values_list("name", flat=True))
+
+    assert names == ["Main register", "Only in A"]
+    assert server_search_path().startswith(store_a.store.schema_name)
+
+
+def test_a_full_rollback_does_not_leave_another_stores_path_behind(store_a, store_b):
+    connection.set_tenant(store_b.store)
+    Register.objects.count()
+    connection.set_tenant(store_a.store)
+    sid = transaction.savepoint()
+    Register.objects.create(name="Only in A")
+    transaction.savepoint_rollback(sid)
+
+    register_create(name="Still A")
+
+    with schema_context(store_b.store.schema_name):
+        assert list(Register.objects.values_list("name", flat=True)) == ["Main register"]
+    with schema_context(store_a.store.schema_name):
+        assert sorted(Register.objects.values_list("name", flat=True)) == [
+            "Main register",
+            "Still A",
+        ]
+
+
+def test_a_store_scoped_request_sets_the_path_once_and_before_any_transaction(store_a, client_for):
+    client = client_for(store_a.owner, store_a.store)
+    client.get(REGISTERS)  # warms the tenant-key cache
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(REGISTERS, {"name": "Till 2"})
+
+    assert response.status_code == 201
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert set_statements(queries.captured_queries) == [
+        f'SET search_path = "{store_a.store.schema_name}","public"'
+    ]
+    assert statements[0].upper().startswith("SET SEARCH_PATH")
+
+
+def test_a_store_scoped_get_costs_three_statements_on_a_warm_cache(store_a, client_for):
+    """The SET, the JWT user, the membership, then the view's own queries."""
+    client = client_for(store_a.cashier, store_a.store)
+    client.get(REGISTERS)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"{REGISTERS}{store_a.register.pk}/")
+
+    assert response.status_code == 200
+    # The test's own transaction turns the request's transaction into a savepoint; outside
+    # tests it opens and commits without a statement of its own.
+    statements = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "SAVEPOINT" not in query["sql"].split(" ", 2)[:2]
+    ]
+    assert len(set_statements(queries.captured_queries)) == 1
+    assert len(statements) == 4, statements  # SET, user, membership, register
+
+
+def test_a_request_that_raised_in_a_store_leaves_the_connection_in_public(
+    store_a, client_for, monkeypatch
+):
+    def fail_after_writing(**fields):
+        register_create(**fields)
+        raise RuntimeError("the view fails halfway")
+
+    monkeypatch.setattr("sales.services.register_create", fail_after_writing)
+    client = client_for(store_a.owner, store_a.store)
+    client.raise_request_exception = False
+
+    response = client.post(REGISTERS, {"name": "Half-written"})
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error.", "code": "server_error"}
+    assert connection.schema_name == "public"
+    assert server_search_path() == "public"
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_a_persistent_connection_starts_the_next_request_in_public(monkeypatch, settings):
+    """With CONN_MAX_AGE > 0 the same server connection serves request after request."""
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] > 0
+    staffed = make_store("tenant_test_alpha", name="Persistent")
+
+    def fail(**fields):
+        register_create(**fields)
+        raise RuntimeError("the view fails halfway")
+
+    monkeypatch.setattr("sales.services.register_create", fail)
+    from tests.conftest import access_token  # noqa: PLC0415
+
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(staffed.owner)}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+
+    failed = client.post(REGISTERS, {"name": "Boom"}, HTTP_X_TENANT_KEY=staffed.store.tenant_key)
+    assert failed.status_code == 500
+
+    # The next request, on the same server connection, sees only public until it picks a store.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] == backend
+    assert server_search_path() == "public"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('sales_register')")
+        assert cursor.fetchone()[0] is None  # a store table is not reachable from public
+    assert client.get("/api/me/").status_code == 200
+    with schema_context(staffed.store.schema_name):
+        assert list(Register.objects.values_list("name", flat=True)) == ["Main register"]
+    assert Store.objects.count() == 1

@@ -34,7 +34,7 @@ def store_membership(request: Request) -> Membership:
     if membership is None:
         raise NotAMember
     # Kept on Django's request, which DRF's proxies: the middleware reads it too.
-    request._request.membership = membership  # noqa: SLF001
+    request._request.membership = membership
     return membership
 
 

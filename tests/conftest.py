@@ -19,7 +19,7 @@ STORE_SCHEMAS = ("tenant_test_alpha", "tenant_test_beta", "tenant_test_gamma")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
+def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         for schema_name in STORE_SCHEMAS:
             Store(schema_name=schema_name).create_schema(check_if_exists=True, verbosity=0)
@@ -51,6 +51,17 @@ def _clean_state() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
+def empty_schema(schema_name: str) -> None:
+    """Empty a store schema and restart its sequences, so its next rows get id 1 again.
+
+    TRUNCATE … RESTART IDENTITY is transactional: inside a test's transaction it is undone too.
+    """
+    tables = ", ".join(f'"{schema_name}"."{table}"' for table in tenant_tables(schema_name))
+    if tables:
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
 @pytest.fixture
 def committed_stores(transactional_db: None) -> Iterator[None]:
     """For tests that commit: afterwards, empty the run's store schemas and drop any new schema.
@@ -60,11 +71,9 @@ def committed_stores(transactional_db: None) -> Iterator[None]:
     before = schema_names()
     yield
     connection.set_schema_to_public()
+    for schema_name in STORE_SCHEMAS:
+        empty_schema(schema_name)
     with connection.cursor() as cursor:
-        for schema_name in STORE_SCHEMAS:
-            tables = ", ".join(f'"{schema_name}"."{table}"' for table in tenant_tables(schema_name))
-            if tables:
-                cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         for schema_name in schema_names() - before:
             cursor.execute(f'DROP SCHEMA "{schema_name}" CASCADE')
 
@@ -82,6 +91,8 @@ class StoreWithStaff:
 
 
 def make_store(schema_name: str, **fields: object) -> StoreWithStaff:
+    """A store on one of the run's schemas, emptied first, with an owner, manager and cashier."""
+    empty_schema(schema_name)
     store = StoreFactory(schema_name=schema_name, **fields)
     members = {
         role: MembershipFactory(store=store, role=role).user for role in Membership.Role.values

@@ -3,6 +3,7 @@
 from urllib.parse import unquote
 
 import pytest
+from django_tenants.utils import schema_context
 
 from sales.models import Register
 from stores.models import Membership
@@ -65,7 +66,7 @@ def test_an_empty_key_is_400_tenant_required(store_a, client_for):
         "'; DROP SCHEMA public CASCADE; --",
         "a" * 5000,
         "магазин_альфа",
-        "Ð¼Ð°Ð³Ð°Ð·Ð¸Ð½",  # UTF-8 bytes read as latin-1, as WSGI hands them over
+        "Ð¼Ð°Ð³Ð°Ð·Ð¸Ð½",  # noqa: RUF001 - UTF-8 bytes read as latin-1, as WSGI does
         "alpha\r\nX-Injected: 1",
         "ALPHA_KEY",
         "../public",
@@ -163,8 +164,6 @@ def test_a_refused_request_changes_nothing(store_a, store_b, client_for):
     client_for(store_a.owner, store_b.store).post(REGISTERS, {"name": "Intruder"})
     client_for(store_a.cashier, store_a.store).post(REGISTERS, {"name": "Not allowed"})
     client_for(None, store_a.store).post(REGISTERS, {"name": "Anonymous"})
-
-    from django_tenants.utils import schema_context  # noqa: PLC0415
 
     for staffed in (store_a, store_b):
         with schema_context(staffed.store.schema_name):

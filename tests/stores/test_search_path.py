@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from sales.models import Register
 from sales.services import register_create
 from stores.models import Store
-from tests.conftest import make_store
+from tests.conftest import access_token, make_store
 
 REGISTERS = "/api/sales/registers/"
 
@@ -131,8 +131,6 @@ def test_a_persistent_connection_starts_the_next_request_in_public(monkeypatch, 
         raise RuntimeError("the view fails halfway")
 
     monkeypatch.setattr("sales.services.register_create", fail)
-    from tests.conftest import access_token  # noqa: PLC0415
-
     client = APIClient(raise_request_exception=False)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(staffed.owner)}")
     with connection.cursor() as cursor:

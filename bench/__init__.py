@@ -1,0 +1,1 @@
+"""Benchmarks that print Kassa's figures beside the floors its issues name."""

@@ -1,5 +1,6 @@
 """An embedded PostgreSQL under `.data/` for local runs and tests when DATABASE_URL is unset."""
 
+import logging
 from pathlib import Path
 
 
@@ -17,6 +18,8 @@ def embedded_database_url(data_dir: Path) -> str:
             "run `pip install -e '.[local]'` or set DATABASE_URL=postgres://..."
         ) from error
 
+    # pgserver logs its own housekeeping at INFO, some of it while the interpreter shuts down.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'kassa';")

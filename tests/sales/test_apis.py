@@ -98,7 +98,4 @@ def test_an_unknown_register_is_404(store_a, client_for):
     response = client_for(store_a.owner, store_a.store).get(f"{REGISTERS}999/")
 
     assert response.status_code == 404
-    assert response.json() == {
-        "detail": "No Register matches the given query.",
-        "code": "not_found",
-    }
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}

@@ -1,6 +1,7 @@
 """An embedded PostgreSQL under `.data/` for local runs and tests when DATABASE_URL is unset."""
 
 import logging
+import warnings
 from pathlib import Path
 
 
@@ -10,18 +11,21 @@ def embedded_database_url(data_dir: Path) -> str:
     The server outlives the process that started it, so `runserver`'s reloader, a Celery worker and
     the tests all share one; `make stop-db` stops it.
     """
-    try:
-        import pgserver  # noqa: PLC0415 - only needed when no DATABASE_URL is configured
-    except ImportError as error:  # pragma: no cover - depends on the installed extras
-        raise RuntimeError(
-            "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
-            "run `pip install -e '.[local]'` or set DATABASE_URL=postgres://..."
-        ) from error
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR (containers, CI) platformdirs falls back to /tmp and says so.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        try:
+            import pgserver  # noqa: PLC0415 - only needed when no DATABASE_URL is configured
+        except ImportError as error:  # depends on the installed extras
+            raise RuntimeError(
+                "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
+                "run `pip install -e '.[local]'` or set DATABASE_URL=postgres://..."
+            ) from error
+        # pgserver logs its own housekeeping at INFO, some of it while the interpreter exits.
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
 
-    # pgserver logs its own housekeeping at INFO, some of it while the interpreter shuts down.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'kassa';")
     if "(1 row)" not in exists:
         server.psql("CREATE DATABASE kassa;")

@@ -12,7 +12,10 @@ def _error_response(description: str) -> dict:
 
 
 class KassaAutoSchema(AutoSchema):
-    """Adds to drf-spectacular's schema what Kassa's conventions make true of every operation."""
+    """Adds to drf-spectacular's schema what Kassa's conventions make true of every operation.
+
+    A view may list more answers in `error_responses` (`{401: "description"}`).
+    """
 
     def _is_store_scoped(self) -> bool:
         return bool(getattr(self.view, "is_store_scoped", False))
@@ -45,8 +48,10 @@ class KassaAutoSchema(AutoSchema):
             extra["400"] = _error_response(
                 'Invalid input (`{"field": ["message"]}`), or `tenant_required`.'
             )
-        if self.get_auth() and {} not in self.get_auth():
+        if getattr(self.view, "authentication_classes", None):
             extra["401"] = _error_response("Missing or invalid Bearer token.")
+        for code, description in getattr(self.view, "error_responses", {}).items():
+            extra[str(code)] = _error_response(description)
         if self._is_store_scoped():
             extra["403"] = _error_response("`not_a_member`, or `permission_denied` for this role.")
             extra["404"] = _error_response("`tenant_not_found`, or no such object in this store.")

@@ -111,7 +111,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------------------------
 
 # The default cache is tenant-aware: every key carries the active schema.
-# The `stores` cache holds the tenant-key -> store registry, which is global by nature.
+# The `shared` cache holds what belongs to no one store: the tenant-key -> store registry and
+# the throttles' counters (a user's rate is theirs across all their stores).
 CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
 CACHES = {
     "default": {
@@ -119,15 +120,15 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "KEY_PREFIX": "kassa",
     },
-    "stores": {
+    "shared": {
         **env.cache_url_config(CACHE_URL),
-        "KEY_PREFIX": "kassa-stores",
+        "KEY_PREFIX": "kassa-shared",
         "TIMEOUT": env.int("STORE_CACHE_SECONDS", default=300),
     },
 }
 if CACHE_URL.startswith("locmemcache"):
     CACHES["default"]["LOCATION"] = "kassa"
-    CACHES["stores"]["LOCATION"] = "kassa-stores"
+    CACHES["shared"]["LOCATION"] = "kassa-shared"
 
 # --- Auth -----------------------------------------------------------------------------------
 
@@ -181,8 +182,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.schema.KassaAutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.throttling.AnonRateThrottle",
+        "config.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": _rate("THROTTLE_ANON", "120/min"),

@@ -3,9 +3,10 @@
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -25,8 +26,8 @@ def broker_status() -> str:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager"
     try:
-        with celery_app.connection_for_write() as broker:
-            broker.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
+        with celery_app.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS) as broker:
+            broker.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
     except Exception:
         logger.warning("broker unreachable", exc_info=True)
         return "down"
@@ -43,8 +44,12 @@ HEALTH = inline_serializer(
 )
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class HealthApi(APIView):
-    """Liveness for load balancers and monitoring: the database, and the Celery broker."""
+    """Liveness for load balancers and monitoring: the database, and the Celery broker.
+
+    Outside the request transaction, which could not even open with the database down.
+    """
 
     authentication_classes = ()
     permission_classes = (AllowAny,)

@@ -6,12 +6,12 @@ from rest_framework import generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from config.throttling import ScopedRateThrottle
 from stores import selectors, services
 from stores.serializers import (
     LogoutSerializer,
@@ -20,6 +20,7 @@ from stores.serializers import (
     SignupSerializer,
     StoreMembershipSerializer,
     TokenPairSerializer,
+    TokenRefreshSerializer,
 )
 
 
@@ -72,6 +73,7 @@ class SignupApi(APIView):
 class TokenApi(TokenObtainPairView):
     """`{"email", "password"}` -> `{"access", "refresh"}`; 401 on bad credentials."""
 
+    error_responses = {401: "Wrong email or password, or an inactive account."}
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "login"
 
@@ -85,6 +87,8 @@ class TokenApi(TokenObtainPairView):
 class TokenRefreshApi(TokenRefreshView):
     """A new pair for a refresh token; the old refresh token is blacklisted (rotation)."""
 
+    serializer_class = TokenRefreshSerializer
+    error_responses = {401: "The refresh token is invalid, expired or blacklisted."}
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "login"
 
@@ -94,7 +98,7 @@ class TokenRefreshApi(TokenRefreshView):
         responses={200: TokenPairSerializer},
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        # Rotation blacklists the old token and issues the new one together, or not at all.
+        # One transaction: the outstanding token stays locked until its blacklisting commits.
         with transaction.atomic():
             return super().post(request, *args, **kwargs)
 
@@ -104,8 +108,13 @@ class LogoutApi(APIView):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    error_responses = {401: "The refresh token is invalid, expired or blacklisted."}
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "login"
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Keeps a refused token a 401 (DRF makes it 403 without a WWW-Authenticate value).
+        return 'Bearer realm="api"'
 
     @extend_schema(
         operation_id="auth_logout",

@@ -14,7 +14,7 @@ def base_slug(name: str) -> str:
 
     "Новый Тестовый Магазин 2" -> "novyi-testovyi-magazin-2", "北京商店" -> "bei-jing-shang-dian".
     """
-    slug = slugify(name, max_length=SLUG_BASE_MAX_LENGTH, word_boundary=True)
+    slug = slugify(name, max_length=SLUG_BASE_MAX_LENGTH, word_boundary=True, save_order=True)
     if not slug:
         return FALLBACK_SLUG
     if slug.replace("-", "").isdigit():

@@ -3,6 +3,11 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from stores.models import Membership, Store, User
 from stores.validators import validate_currency, validate_time_zone
@@ -139,3 +144,25 @@ class MeSerializer(serializers.ModelSerializer):
 
 class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """simplejwt's rotation, made safe for two refreshes of one token at the same time.
+
+    The token's outstanding row is locked first, so the second request waits for the first to
+    commit its blacklisting and is then refused; a deleted user's token is refused with 401.
+    """
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            jti = RefreshToken(attrs["refresh"], verify=False).get("jti")
+        except TokenError:
+            jti = None  # the full validation below refuses it properly
+        if jti:
+            list(OutstandingToken.objects.select_for_update().filter(jti=jti).values("id"))
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist as error:
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            ) from error

@@ -41,6 +41,9 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
     return candidate
 
 
+SLUG_ATTEMPTS = 5
+
+
 def _lock_slug(base: str) -> None:
     """Serialize onboardings that want the same slug until their transactions end."""
     with connection.cursor() as cursor:
@@ -66,6 +69,34 @@ def _free_slug(base: str) -> str:
         number += 1
 
 
+def _store_insert(*, name: str, **fields: object) -> Store:
+    """The store row, under the first free slug.
+
+    Same-name onboardings wait for each other on an advisory lock; a different name can still
+    claim the same slug ("Test Shop" wants test-shop-2, "Test Shop 2" wants it too), so a
+    unique violation is retried with the next free slug.
+    """
+    base = naming.base_slug(name)
+    _lock_slug(base)
+    for _attempt in range(SLUG_ATTEMPTS):
+        slug = _free_slug(base)
+        store = Store(
+            name=name,
+            slug=slug,
+            schema_name=naming.schema_name_for(slug),
+            tenant_key=naming.new_tenant_key(slug),
+            **fields,
+        )
+        store.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                store.save()
+        except IntegrityError:
+            continue
+        return store
+    raise IntegrityError(f"no free slug for {base!r} after {SLUG_ATTEMPTS} attempts")
+
+
 @transaction.atomic
 def store_onboard(
     *,
@@ -83,24 +114,23 @@ def store_onboard(
     name = name.strip()
     if not name:
         raise ValidationError({"store_name": ["A store needs a name."]})
-    validate_currency(currency)
-    validate_time_zone(timezone)
+    for field, validator, value in (
+        ("currency", validate_currency, currency),
+        ("timezone", validate_time_zone, timezone),
+    ):
+        try:
+            validator(value)
+        except ValidationError as error:
+            raise ValidationError({field: error.messages}) from error
 
-    base = naming.base_slug(name)
-    _lock_slug(base)
-    slug = _free_slug(base)
-    store = Store(
-        name=name,
-        slug=slug,
-        schema_name=naming.schema_name_for(slug),
-        tenant_key=naming.new_tenant_key(slug),
-        currency=currency,
-        timezone=timezone,
-        prices_include_tax=prices_include_tax,
+    store = _store_insert(
+        name=name, currency=currency, timezone=timezone, prices_include_tax=prices_include_tax
     )
-    store.full_clean()
-    store.save()
-    store.create_schema(check_if_exists=False, verbosity=0)
+    try:
+        store.create_schema(check_if_exists=False, verbosity=0)
+    finally:
+        # django-tenants leaves the connection in the new schema when a migration fails.
+        connection.set_schema_to_public()
     Membership.objects.create(user=owner, store=store, role=Membership.Role.OWNER)
     with tenant_context(store):
         register_create(name=MAIN_REGISTER_NAME)

@@ -21,23 +21,22 @@ def store_for_tenant_key(tenant_key: str) -> Store | None:
     """The active store with this key, or None; no query when the cache is warm."""
     if not TENANT_KEY_PATTERN.match(tenant_key):
         return None
-    cache = caches["stores"]
+    cache = caches["shared"]
     cached = cache.get(_cache_key(tenant_key))
     if cached is None:
         store = Store.objects.filter(tenant_key=tenant_key).first()
         cached = store if store is not None else _UNKNOWN
-        cache.set(
-            _cache_key(tenant_key),
-            cached,
-            timeout=UNKNOWN_KEY_SECONDS if store is None else None,
-        )
+        if store is None:
+            cache.set(_cache_key(tenant_key), cached, timeout=UNKNOWN_KEY_SECONDS)
+        else:
+            cache.set(_cache_key(tenant_key), cached)  # for STORE_CACHE_SECONDS
     if cached == _UNKNOWN or not cached.is_active:
         return None
     return cached
 
 
 def forget_store(tenant_key: str) -> None:
-    caches["stores"].delete(_cache_key(tenant_key))
+    caches["shared"].delete(_cache_key(tenant_key))
 
 
 class StoreScopedViewMixin:

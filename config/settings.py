@@ -105,7 +105,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
-# BigAutoField from the first migration keeps the Citus scale-out path open (docs/architecture.md, "Scale-out").
+# BigAutoField from the first migration keeps the Citus scale-out path open
+# (docs/architecture.md, "Scale-out").
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------

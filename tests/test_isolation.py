@@ -42,8 +42,8 @@ def test_store_tables_are_not_reachable_from_public(store_a):
 
 
 def test_store_tables_reference_only_their_own_schema_and_public_users_and_stores(store_a):
-    """The scale-out rule (docs/architecture.md, "Scale-out"): nothing crosses from one store into another, and
-    public never points into a store."""
+    """The scale-out rule (docs/architecture.md, "Scale-out"): nothing crosses from one store
+    into another, and public never points into a store."""
     with connection.cursor() as cursor:
         cursor.execute(
             """

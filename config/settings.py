@@ -234,7 +234,10 @@ SPECTACULAR_SETTINGS = {
             },
         },
     },
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "StockMovementReasonEnum": "catalog.models.StockMovement.Reason",
+        "ManualStockReasonEnum": "catalog.models.StockMovement.MANUAL_REASONS",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

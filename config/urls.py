@@ -8,6 +8,8 @@ from config import views
 
 api_patterns = [
     path("", include("stores.urls")),
+    path("catalog/", include("catalog.urls")),
+    path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
     path("health/", views.HealthApi.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -27,3 +27,15 @@ class RoleNotAllowed(DomainError):
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "Your role in this store does not allow this action."
     default_code = "permission_denied"
+
+
+class LastOwner(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "A store keeps at least one active owner."
+    default_code = "last_owner"
+
+
+class AlreadyAMember(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This user is already a member of this store."
+    default_code = "already_a_member"

@@ -64,6 +64,9 @@ class Store(TenantMixin):
     currency = models.CharField(max_length=3)
     timezone = models.CharField(max_length=64)
     prices_include_tax = models.BooleanField(default=True)
+    allow_negative_stock = models.BooleanField(
+        default=False, help_text="Let sales and adjustments take stock below zero."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
 

@@ -166,3 +166,66 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             ) from error
+
+
+class StaffSerializer(serializers.ModelSerializer):
+    """A member of the store's staff."""
+
+    user = UserSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ("id", "user", "role", "is_active", "created_at")
+        read_only_fields = fields
+
+
+class StaffCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    password = serializers.CharField(
+        max_length=128,
+        write_only=True,
+        required=False,
+        default="",
+        trim_whitespace=False,
+        help_text="Needed only when no user has this email yet; an existing user keeps theirs.",
+    )
+
+
+class StaffUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CurrentStoreSerializer(serializers.ModelSerializer):
+    """The active store. The owner may change its name, time zone and tax and stock settings."""
+
+    timezone = serializers.CharField(
+        max_length=64, required=False, validators=[_django_validator(validate_time_zone)]
+    )
+
+    class Meta:
+        model = Store
+        fields = (
+            "id",
+            "name",
+            "slug",
+            "schema_name",
+            "tenant_key",
+            "currency",
+            "timezone",
+            "prices_include_tax",
+            "allow_negative_stock",
+            "is_active",
+            "created_at",
+        )
+        read_only_fields = (
+            "id",
+            "slug",
+            "schema_name",
+            "tenant_key",
+            "currency",
+            "is_active",
+            "created_at",
+        )

@@ -10,6 +10,8 @@ from django_tenants.utils import tenant_context
 
 from sales.services import MAIN_REGISTER_NAME, register_create
 from stores import naming
+from stores.exceptions import AlreadyAMember, LastOwner
+from stores.lock_objects import owner_memberships_for_update
 from stores.models import Membership, Store, User
 from stores.validators import validate_currency, validate_time_zone
 
@@ -161,3 +163,91 @@ def store_signup(
         prices_include_tax=prices_include_tax,
     )
     return Signup(store=store, user=user)
+
+
+def _keep_an_owner(*, membership: Membership) -> None:
+    """Refuse when `membership` is the store's last active owner (owners locked meanwhile)."""
+    owners = list(owner_memberships_for_update(store=membership.store))
+    if not any(owner.pk != membership.pk for owner in owners):
+        raise LastOwner
+
+
+@transaction.atomic
+def staff_add(
+    *, store: Store, email: str, role: str, full_name: str = "", password: str = ""
+) -> Membership:
+    """Make a user staff of `store`: an existing user found by email, or a new one."""
+    email = User.objects.normalize_email(email)
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        if not password:
+            raise ValidationError({"password": ["Required to create a new user."]})
+        user = user_create(email=email, password=password, full_name=full_name)
+    membership = Membership.objects.select_for_update().filter(user=user, store=store).first()
+    if membership is None:
+        return Membership.objects.create(user=user, store=store, role=role)
+    if membership.is_active:
+        raise AlreadyAMember
+    membership.role, membership.is_active = role, True
+    membership.save(update_fields=["role", "is_active"])
+    return membership
+
+
+@transaction.atomic
+def staff_update(
+    *, membership: Membership, role: str | None = None, is_active: bool | None = None
+) -> Membership:
+    """Change a member's role or suspend them; the last owner stays an active owner."""
+    stays_owner = (role in (None, Membership.Role.OWNER)) and is_active is not False
+    if membership.role == Membership.Role.OWNER and membership.is_active and not stays_owner:
+        _keep_an_owner(membership=membership)
+    changed = []
+    if role is not None:
+        membership.role = role
+        changed.append("role")
+    if is_active is not None:
+        membership.is_active = is_active
+        changed.append("is_active")
+    if changed:
+        membership.save(update_fields=changed)
+    return membership
+
+
+@transaction.atomic
+def staff_remove(*, membership: Membership) -> None:
+    """Remove a member: their token stops working in this store on their next request."""
+    if membership.role == Membership.Role.OWNER and membership.is_active:
+        _keep_an_owner(membership=membership)
+    membership.delete()
+
+
+@transaction.atomic
+def store_update(
+    *,
+    store: Store,
+    name: str | None = None,
+    timezone: str | None = None,
+    prices_include_tax: bool | None = None,
+    allow_negative_stock: bool | None = None,
+) -> Store:
+    """Change a store's settings; its slug, schema, key and currency never change."""
+    store = Store.objects.select_for_update().get(pk=store.pk)
+    changes = {
+        "name": name.strip() if name is not None else None,
+        "timezone": timezone,
+        "prices_include_tax": prices_include_tax,
+        "allow_negative_stock": allow_negative_stock,
+    }
+    changes = {field: value for field, value in changes.items() if value is not None}
+    if "name" in changes and not changes["name"]:
+        raise ValidationError({"name": ["A store needs a name."]})
+    if "timezone" in changes:
+        try:
+            validate_time_zone(changes["timezone"])
+        except ValidationError as error:
+            raise ValidationError({"timezone": error.messages}) from error
+    for field, value in changes.items():
+        setattr(store, field, value)
+    if changes:
+        store.save(update_fields=list(changes))
+    return store

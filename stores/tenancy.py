@@ -3,6 +3,8 @@
 import re
 
 from django.core.cache import caches
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
 
 from stores.models import Store
 
@@ -47,3 +49,14 @@ class StoreScopedViewMixin:
     """
 
     is_store_scoped = True
+
+
+def current_store() -> Store:
+    """The store whose schema the connection is in (a request's, a task's, a command's)."""
+    tenant = connection.tenant
+    if isinstance(tenant, Store):
+        return tenant
+    if tenant.schema_name == get_public_schema_name():
+        raise RuntimeError("No store is active on this connection.")
+    # schema_context() activates a name only; tenant_context() and requests carry the store.
+    return Store.objects.get(schema_name=tenant.schema_name)

@@ -1,8 +1,12 @@
-"""URLs of the public API: signup, auth, the caller and their stores."""
+"""URLs of the stores app: signup, auth, the caller and their stores; the store and its staff."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from stores import apis
+from stores import apis, staff_apis
+
+staff_router = SimpleRouter()
+staff_router.register("staff", staff_apis.StaffViewSet, basename="staff")
 
 urlpatterns = [
     path("stores/signup/", apis.SignupApi.as_view(), name="store-signup"),
@@ -11,4 +15,6 @@ urlpatterns = [
     path("auth/token/refresh/", apis.TokenRefreshApi.as_view(), name="auth-token-refresh"),
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
     path("me/", apis.MeApi.as_view(), name="me"),
+    path("store/", staff_apis.CurrentStoreApi.as_view(), name="store"),
+    *staff_router.urls,
 ]

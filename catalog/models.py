@@ -1,0 +1,127 @@
+"""Tables of a store's catalog, in the store's own schema: categories, products, stock movements."""
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+ZERO = Decimal("0")
+
+
+class Category(models.Model):
+    """A node of the store's category tree."""
+
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                nulls_distinct=False,
+                name="catalog_category_name_unique_under_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    """Something the store sells. `stock` changes only through catalog.services.stock_apply."""
+
+    name = models.CharField(max_length=200)
+    # NULL, not "", when absent: uniqueness applies only to the codes a store gives.
+    sku = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    barcode = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+    cost = models.DecimalField(
+        max_digits=12, decimal_places=2, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    tax_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=ZERO,
+        validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("100"))],
+    )
+    stock = models.DecimalField(max_digits=12, decimal_places=3, default=ZERO)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["sku"], name="catalog_product_sku_unique"),
+            models.UniqueConstraint(fields=["barcode"], name="catalog_product_barcode_unique"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="catalog_product_price_gte_0"),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="catalog_product_cost_gte_0"),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0, tax_rate__lte=100),
+                name="catalog_product_tax_rate_0_100",
+            ),
+            models.CheckConstraint(condition=~Q(sku=""), name="catalog_product_sku_null_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(barcode=""), name="catalog_product_barcode_null_not_empty"
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["name"], name="catalog_product_name_idx"),
+            models.Index(fields=["category"], name="catalog_product_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StockMovement(models.Model):
+    """One change of one product's stock; a product's movements sum to its stock."""
+
+    class Reason(models.TextChoices):
+        RESTOCK = "restock", "Restock"
+        COUNT = "count", "Stock count"
+        DAMAGE = "damage", "Damage"
+        OTHER = "other", "Other"
+        SALE = "sale", "Sale"
+        REFUND = "refund", "Refund"
+
+    # What a person may record by hand; sales and refunds write their own.
+    MANUAL_REASONS: ClassVar = (Reason.RESTOCK, Reason.COUNT, Reason.DAMAGE, Reason.OTHER)
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    delta = models.DecimalField(max_digits=12, decimal_places=3)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    # Users live in public. No database constraint: Django's deletion collector cannot see into
+    # store schemas, and people who have acted in a store are deactivated, never deleted.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=~Q(delta=0), name="catalog_movement_delta_not_0"),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["product", "-created_at"], name="catalog_movement_product_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.delta:+} ({self.reason})"

@@ -1,0 +1,110 @@
+"""Input and output shapes of the catalog API."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from catalog.models import Category, Product, StockMovement
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ("id", "name", "parent")
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """`stock` is read-only: it changes through adjust-stock, sales and refunds."""
+
+    sku = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    barcode = serializers.CharField(
+        max_length=64, required=False, allow_null=True, allow_blank=True
+    )
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    cost = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
+    )
+    tax_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=Decimal("100"),
+        required=False,
+        help_text='A percentage: "20.00" is 20 %.',
+    )
+
+    class Meta:
+        model = Product
+        fields = (
+            "id",
+            "name",
+            "sku",
+            "barcode",
+            "category",
+            "price",
+            "cost",
+            "tax_rate",
+            "stock",
+            "is_active",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("stock", "created_at", "updated_at")
+
+    def validate_sku(self, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    def validate_barcode(self, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+
+class StockAdjustmentSerializer(serializers.Serializer):
+    delta = serializers.DecimalField(
+        max_digits=12, decimal_places=3, help_text='Signed quantity, e.g. "-2" or "0.250".'
+    )
+    reason = serializers.ChoiceField(choices=StockMovement.MANUAL_REASONS)
+    note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+    def validate_delta(self, value: Decimal) -> Decimal:
+        if value == 0:
+            raise serializers.ValidationError("A stock change cannot be zero.")
+        return value
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    # Linked to its sale or refund once sales exist; null for changes made by hand.
+    sale = serializers.SerializerMethodField()
+    refund = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StockMovement
+        fields = (
+            "id",
+            "product",
+            "delta",
+            "reason",
+            "note",
+            "sale",
+            "refund",
+            "created_by",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def get_sale(self, movement: StockMovement) -> int | None:
+        return getattr(movement, "sale_id", None)
+
+    def get_refund(self, movement: StockMovement) -> int | None:
+        return getattr(movement, "refund_id", None)
+
+
+class StockAdjustmentResultSerializer(StockMovementSerializer):
+    """The movement just written, with the product's stock after it."""
+
+    stock = serializers.DecimalField(
+        source="product.stock", max_digits=12, decimal_places=3, read_only=True
+    )
+
+    class Meta(StockMovementSerializer.Meta):
+        fields = (*StockMovementSerializer.Meta.fields, "stock")
+        read_only_fields = fields

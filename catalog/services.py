@@ -1,0 +1,180 @@
+"""Every write to a store's catalog; stock changes only through `stock_apply`."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, F, ProtectedError, Value, When
+from django.utils.timezone import now
+
+from catalog.exceptions import CategoryInUse, InsufficientStock
+from catalog.lock_objects import products_for_update
+from catalog.models import Category, Product, StockMovement
+from stores.models import User
+from stores.tenancy import current_store
+
+# A category tree deeper than this is a mistake, not a catalog.
+MAX_CATEGORY_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class StockChange:
+    product_id: int
+    delta: Decimal
+
+
+def stock_apply(
+    *,
+    changes: Sequence[StockChange],
+    reason: str,
+    user: User | None,
+    note: str = "",
+) -> list[StockMovement]:
+    """Apply stock changes: one movement per change, counters updated with F() alongside.
+
+    The products are locked in pk order first, so concurrent calls with the same products in
+    any order neither deadlock nor lose an update. Nothing is written when any product would go
+    below zero (unless the store allows it): InsufficientStock lists each short product. Three
+    statements whatever the number of changes: lock, insert movements, update counters.
+    """
+    if not changes:
+        return []
+    if any(change.delta == 0 for change in changes):
+        raise ValidationError({"delta": ["A stock change cannot be zero."]})
+    net: dict[int, Decimal] = defaultdict(Decimal)
+    for change in changes:
+        net[change.product_id] += change.delta
+
+    with transaction.atomic():
+        products = {product.pk: product for product in products_for_update(product_ids=net)}
+        unknown = sorted(set(net) - set(products))
+        if unknown:
+            raise ValidationError({"product": [f"Unknown product(s): {unknown}."]})
+        if not current_store().allow_negative_stock:
+            shortages = [
+                {"id": pk, "requested": str(-delta), "available": str(products[pk].stock)}
+                for pk, delta in sorted(net.items())
+                if products[pk].stock + delta < 0
+            ]
+            if shortages:
+                raise InsufficientStock(extra={"products": shortages})
+
+        created_at = now()
+        movements = StockMovement.objects.bulk_create(
+            StockMovement(
+                product_id=change.product_id,
+                delta=change.delta,
+                reason=reason,
+                note=note,
+                created_by=user,
+                created_at=created_at,
+            )
+            for change in changes
+        )
+        Product.objects.filter(pk__in=list(net)).update(
+            stock=Case(
+                *(When(pk=pk, then=F("stock") + Value(delta)) for pk, delta in net.items()),
+                default=F("stock"),
+            ),
+            updated_at=created_at,
+        )
+        for pk, delta in net.items():
+            products[pk].stock += delta
+        for movement in movements:
+            movement.product = products[movement.product_id]
+    return movements
+
+
+def stock_adjust(
+    *, product: Product, delta: Decimal, reason: str, user: User | None, note: str = ""
+) -> StockMovement:
+    """A change of stock by hand (restock, count, damage, other)."""
+    if reason not in StockMovement.MANUAL_REASONS:
+        raise ValidationError({"reason": [f"'{reason}' is not a reason for a manual adjustment."]})
+    (movement,) = stock_apply(
+        changes=[StockChange(product_id=product.pk, delta=delta)],
+        reason=reason,
+        user=user,
+        note=note,
+    )
+    product.stock = movement.product.stock
+    return movement
+
+
+def _check_parent(*, category: Category | None, parent: Category | None) -> None:
+    """A category may not become its own ancestor."""
+    depth = 0
+    ancestor = parent
+    while ancestor is not None:
+        if category is not None and ancestor.pk == category.pk:
+            raise ValidationError({"parent": ["A category cannot be placed under itself."]})
+        depth += 1
+        if depth > MAX_CATEGORY_DEPTH:
+            raise ValidationError(
+                {"parent": [f"Categories nest at most {MAX_CATEGORY_DEPTH} deep."]}
+            )
+        ancestor = ancestor.parent
+
+
+@transaction.atomic
+def category_create(*, name: str, parent: Category | None = None) -> Category:
+    _check_parent(category=None, parent=parent)
+    category = Category(name=name, parent=parent)
+    category.full_clean()
+    category.save()
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, **fields: Any) -> Category:
+    if "parent" in fields:
+        # Lock the tree's rows we walk, so two moves cannot build a cycle together.
+        list(Category.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        _check_parent(category=category, parent=fields["parent"])
+    for field, value in fields.items():
+        setattr(category, field, value)
+    category.full_clean()
+    category.save()
+    return category
+
+
+def category_delete(*, category: Category) -> None:
+    try:
+        with transaction.atomic():
+            category.delete()
+    except ProtectedError as error:
+        raise CategoryInUse from error
+
+
+@transaction.atomic
+def product_create(**fields: Any) -> Product:
+    product = Product(**fields)
+    product.full_clean()
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, **fields: Any) -> Product:
+    fields.pop("stock", None)  # stock changes only through stock_apply
+    for field, value in fields.items():
+        setattr(product, field, value)
+    product.full_clean(exclude=["stock"])
+    product.save(update_fields=[*fields, "updated_at"])
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> bool:
+    """Delete a product never sold nor moved; deactivate one with history. True if deleted."""
+    if product.movements.exists():
+        if product.is_active:
+            product.is_active = False
+            product.save(update_fields=["is_active", "updated_at"])
+        return False
+    product.delete()
+    return True

@@ -1,0 +1,12 @@
+"""URLs of the catalog API, under /api/catalog/."""
+
+from rest_framework.routers import SimpleRouter
+
+from catalog.apis import CategoryViewSet, ProductViewSet, StockMovementViewSet
+
+router = SimpleRouter()
+router.register("categories", CategoryViewSet, basename="category")
+router.register("products", ProductViewSet, basename="product")
+router.register("stock-movements", StockMovementViewSet, basename="stock-movement")
+
+urlpatterns = router.urls

@@ -104,6 +104,12 @@ class StockMovement(models.Model):
     delta = models.DecimalField(max_digits=12, decimal_places=3)
     reason = models.CharField(max_length=16, choices=Reason.choices)
     note = models.CharField(max_length=500, blank=True, default="")
+    sale = models.ForeignKey(
+        "sales.Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    )
+    refund = models.ForeignKey(
+        "sales.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    )
     # Users live in public. No database constraint: Django's deletion collector cannot see into
     # store schemas, and people who have acted in a store are deactivated, never deleted.
     created_by = models.ForeignKey(

@@ -72,9 +72,7 @@ class StockAdjustmentSerializer(serializers.Serializer):
 
 
 class StockMovementSerializer(serializers.ModelSerializer):
-    # Linked to its sale or refund once sales exist; null for changes made by hand.
-    sale = serializers.SerializerMethodField()
-    refund = serializers.SerializerMethodField()
+    """`sale` or `refund` names what made the change; both are null for changes made by hand."""
 
     class Meta:
         model = StockMovement
@@ -90,12 +88,6 @@ class StockMovementSerializer(serializers.ModelSerializer):
             "created_at",
         )
         read_only_fields = fields
-
-    def get_sale(self, movement: StockMovement) -> int | None:
-        return getattr(movement, "sale_id", None)
-
-    def get_refund(self, movement: StockMovement) -> int | None:
-        return getattr(movement, "refund_id", None)
 
 
 class StockAdjustmentResultSerializer(StockMovementSerializer):

@@ -1,10 +1,10 @@
 """Every write to a store's catalog; stock changes only through `stock_apply`."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,6 +17,9 @@ from catalog.models import Category, Product, StockMovement
 from stores.models import User
 from stores.tenancy import current_store
 
+if TYPE_CHECKING:
+    from sales.models import Refund, Sale
+
 # A category tree deeper than this is a mistake, not a catalog.
 MAX_CATEGORY_DEPTH = 32
 
@@ -27,19 +30,39 @@ class StockChange:
     delta: Decimal
 
 
+def stock_check(*, products: Mapping[int, Product], net: Mapping[int, Decimal]) -> None:
+    """Raise InsufficientStock, listing every short product, unless the store allows negatives.
+
+    `products` must be locked by the caller's transaction; `net` is each product's total change.
+    """
+    if current_store().allow_negative_stock:
+        return
+    shortages = [
+        {"id": pk, "requested": str(-delta), "available": str(products[pk].stock)}
+        for pk, delta in sorted(net.items())
+        if products[pk].stock + delta < 0
+    ]
+    if shortages:
+        raise InsufficientStock(extra={"products": shortages})
+
+
 def stock_apply(
     *,
     changes: Sequence[StockChange],
     reason: str,
     user: User | None,
     note: str = "",
+    sale: "Sale | None" = None,
+    refund: "Refund | None" = None,
+    locked_products: Mapping[int, Product] | None = None,
 ) -> list[StockMovement]:
     """Apply stock changes: one movement per change, counters updated with F() alongside.
 
-    The products are locked in pk order first, so concurrent calls with the same products in
-    any order neither deadlock nor lose an update. Nothing is written when any product would go
-    below zero (unless the store allows it): InsufficientStock lists each short product. Three
-    statements whatever the number of changes: lock, insert movements, update counters.
+    The products are locked in pk order first (or were, by the caller, in this transaction:
+    `locked_products`), so concurrent calls with the same products in any order neither deadlock
+    nor lose an update. Nothing is written when any product would go below zero (unless the
+    store allows it): InsufficientStock lists each short product. Three statements whatever the
+    number of changes: lock, insert movements, update counters.
     """
     if not changes:
         return []
@@ -49,19 +72,16 @@ def stock_apply(
     for change in changes:
         net[change.product_id] += change.delta
 
-    with transaction.atomic():
-        products = {product.pk: product for product in products_for_update(product_ids=net)}
+    with transaction.atomic(savepoint=False):
+        if locked_products is None:
+            locked_products = {
+                product.pk: product for product in products_for_update(product_ids=net)
+            }
+        products = locked_products
         unknown = sorted(set(net) - set(products))
         if unknown:
             raise ValidationError({"product": [f"Unknown product(s): {unknown}."]})
-        if not current_store().allow_negative_stock:
-            shortages = [
-                {"id": pk, "requested": str(-delta), "available": str(products[pk].stock)}
-                for pk, delta in sorted(net.items())
-                if products[pk].stock + delta < 0
-            ]
-            if shortages:
-                raise InsufficientStock(extra={"products": shortages})
+        stock_check(products=products, net=net)
 
         created_at = now()
         movements = StockMovement.objects.bulk_create(
@@ -70,6 +90,8 @@ def stock_apply(
                 delta=change.delta,
                 reason=reason,
                 note=note,
+                sale=sale,
+                refund=refund,
                 created_by=user,
                 created_at=created_at,
             )

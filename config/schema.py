@@ -4,28 +4,18 @@ from drf_spectacular.openapi import AutoSchema
 
 from stores.permissions import StoreRolePermission
 
-ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
-
-
-def _error_response(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 class KassaAutoSchema(AutoSchema):
     """Adds to drf-spectacular's schema what Kassa's conventions make true of every operation.
 
-    A view may list more answers in `error_responses` (`{401: "description"}`).
+    A view may list more answers in `error_responses` (`{401: "description"}`); every 4xx answer
+    documented without a body gets the `Error` body.
     """
 
     def _is_store_scoped(self) -> bool:
         return bool(getattr(self.view, "is_store_scoped", False))
-
-    def _role_permissions(self) -> list[type[StoreRolePermission]]:
-        return [
-            type(permission)
-            for permission in self.view.get_permissions()
-            if isinstance(permission, StoreRolePermission)
-        ]
 
     def get_auth(self) -> list[dict]:
         auth = super().get_auth()
@@ -34,27 +24,40 @@ class KassaAutoSchema(AutoSchema):
         # Store-scoped: a Bearer token and the store's key, together.
         return [{**requirement, "tenantKey": []} for requirement in auth if requirement]
 
-    def get_description(self) -> str:
-        description = super().get_description()
-        roles = " ".join(permission.describe() for permission in self._role_permissions())
-        if roles:
-            description = f"{description}\n\n{roles}" if description else roles
-        return description
+    def _roles(self) -> str:
+        return " ".join(
+            type(permission).describe()
+            for permission in self.view.get_permissions()
+            if isinstance(permission, StoreRolePermission)
+        )
 
-    def _get_response_bodies(self, direction: str = "response") -> dict:
-        responses = super()._get_response_bodies(direction)
-        extra = {}
+    def _error_responses(self) -> dict[str, str]:
+        errors = {}
         if self.method in {"POST", "PUT", "PATCH"} or self._is_store_scoped():
-            extra["400"] = _error_response(
-                'Invalid input (`{"field": ["message"]}`), or `tenant_required`.'
-            )
+            errors["400"] = 'Invalid input (`{"field": ["message"]}`), or `tenant_required`.'
         if getattr(self.view, "authentication_classes", None):
-            extra["401"] = _error_response("Missing or invalid Bearer token.")
-        for code, description in getattr(self.view, "error_responses", {}).items():
-            extra[str(code)] = _error_response(description)
+            errors["401"] = "Missing or invalid Bearer token."
         if self._is_store_scoped():
-            extra["403"] = _error_response("`not_a_member`, or `permission_denied` for this role.")
-            extra["404"] = _error_response("`tenant_not_found`, or no such object in this store.")
+            errors["403"] = "`not_a_member`, or `permission_denied` for this role."
+            errors["404"] = "`tenant_not_found`, or no such object in this store."
         if getattr(self.view, "throttle_classes", None):
-            extra["429"] = _error_response("Too many requests; see `Retry-After`.")
-        return {**extra, **responses}
+            errors["429"] = "Too many requests; see `Retry-After`."
+        for code, description in getattr(self.view, "error_responses", {}).items():
+            errors[str(code)] = description
+        return errors
+
+    def get_operation(self, *args: object, **kwargs: object) -> dict | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        roles = self._roles()
+        if roles:
+            description = operation.get("description", "")
+            operation["description"] = f"{description}\n\n{roles}" if description else roles
+        responses = operation.setdefault("responses", {})
+        for code, description in self._error_responses().items():
+            responses.setdefault(code, {"description": description})
+        for code, response in responses.items():
+            if code.startswith("4") and "content" not in response:
+                response["content"] = ERROR_CONTENT
+        return operation

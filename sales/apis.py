@@ -1,14 +1,46 @@
-"""Thin DRF views of the sales API (registers now; shifts, checkout and refunds to come)."""
+"""Thin DRF views of the sales API: registers, shifts, checkout and refunds."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from sales import services
-from sales.models import Register
-from sales.serializers import RegisterSerializer
-from stores.permissions import EVERY_ROLE, OWNER_OR_MANAGER, store_roles
+from sales import selectors, services
+from sales.filters import SaleFilter, ShiftFilter
+from sales.idempotency import idempotent
+from sales.models import Register, Sale, Shift
+from sales.serializers import (
+    CheckoutSerializer,
+    RefundInputSerializer,
+    RefundSerializer,
+    RegisterSerializer,
+    SaleSerializer,
+    ShiftCloseSerializer,
+    ShiftOpenSerializer,
+    ShiftSerializer,
+)
+from stores.permissions import EVERY_ROLE, OWNER_OR_MANAGER, store_membership, store_roles
 from stores.tenancy import StoreScopedViewMixin
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Any unique string (a UUID) per intended operation. Repeating the request with the same "
+        "key and body within 24 hours returns the first answer and writes nothing again; the "
+        "same key with another body is refused with 422 `idempotency_key_reused`."
+    ),
+)
+REPLAYED = "Idempotent-Replayed"
 
 
 @extend_schema_view(
@@ -17,7 +49,11 @@ from stores.tenancy import StoreScopedViewMixin
     retrieve=extend_schema(summary="Get a register"),
     update=extend_schema(summary="Replace a register"),
     partial_update=extend_schema(summary="Change a register"),
-    destroy=extend_schema(summary="Delete a register"),
+    destroy=extend_schema(
+        summary="Delete a register",
+        description="A register that ever had a shift is deactivated instead, and returned.",
+        responses={204: None, 200: RegisterSerializer},
+    ),
 )
 class RegisterViewSet(StoreScopedViewMixin, viewsets.ModelViewSet):
     """Registers (tills). Every member reads them, since cashiers open shifts on them."""
@@ -36,5 +72,185 @@ class RegisterViewSet(StoreScopedViewMixin, viewsets.ModelViewSet):
             register=serializer.instance, **serializer.validated_data
         )
 
-    def perform_destroy(self, instance: Register) -> None:
-        services.register_delete(register=instance)
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
+        register = self.get_object()
+        if services.register_delete(register=register):
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(self.get_serializer(register).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List shifts"),
+    retrieve=extend_schema(summary="Get a shift"),
+    create=extend_schema(
+        summary="Open a shift",
+        request=ShiftOpenSerializer,
+        responses={201: ShiftSerializer, 409: OpenApiResponse(description="`shift_already_open`")},
+    ),
+)
+class ShiftViewSet(
+    StoreScopedViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Shifts on registers: opened with the cash in the drawer, closed with the cash counted."""
+
+    queryset = Shift.objects.order_by("-id")
+    serializer_class = ShiftSerializer
+    permission_classes = (store_roles(read=EVERY_ROLE, write=EVERY_ROLE),)
+    filterset_class = ShiftFilter
+    ordering_fields = ("id", "opened_at", "closed_at")
+
+    def create(self, request: Request) -> Response:
+        serializer = ShiftOpenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        shift = services.shift_open(
+            register_id=serializer.validated_data["register"],
+            opening_cash=serializer.validated_data["opening_cash"],
+            user=request.user,
+        )
+        return Response(ShiftSerializer(shift).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Close a shift (Z report)",
+        request=ShiftCloseSerializer,
+        responses={200: ShiftSerializer, 409: OpenApiResponse(description="`shift_not_open`")},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        """Close with the counted cash; the answer is the Z report: `expected_cash` is
+        `opening_cash + cash_sales - cash_refunds`, `difference` is counted minus expected."""
+        shift = self.get_object()
+        serializer = ShiftCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        shift = services.shift_close(
+            shift=shift, counted_cash=serializer.validated_data["counted_cash"], user=request.user
+        )
+        return Response(ShiftSerializer(shift).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List sales"),
+    retrieve=extend_schema(summary="Get a sale"),
+)
+class SaleViewSet(
+    StoreScopedViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Sales, newest first. Checkout and refunds accept an `Idempotency-Key` for safe retries."""
+
+    serializer_class = SaleSerializer
+    permission_classes = (store_roles(read=EVERY_ROLE, write=EVERY_ROLE),)
+    filterset_class = SaleFilter
+    ordering_fields = ("id", "number", "created_at", "total")
+
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        if self.action == "refund":  # the service locks and reads the sale itself
+            return Sale.objects.all()
+        return selectors.sale_list()
+
+    @extend_schema(
+        summary="Check out a sale",
+        request=CheckoutSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: SaleSerializer,
+            403: OpenApiResponse(description="`permission_denied`: a cashier changed a price."),
+            409: OpenApiResponse(
+                description="`shift_not_open`, or `insufficient_stock` with `products`: "
+                "`[{id, requested, available}]`."
+            ),
+            422: OpenApiResponse(description="`idempotency_key_reused`"),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Ring up a sale: lines are priced and taxed, payments checked, stock taken, all in one
+        transaction. A refused sale writes nothing and uses no number."""
+        with idempotent(
+            key=request.headers.get("Idempotency-Key"), scope="sale_checkout", body=request.data
+        ) as claim:
+            if claim.is_replay:
+                return Response(
+                    claim.replay_body, status=claim.replay_status, headers={REPLAYED: "true"}
+                )
+            serializer = CheckoutSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            sale = services.sale_checkout(
+                user=request.user,
+                role=store_membership(request).role,
+                register_id=data["register"],
+                customer_id=data["customer"],
+                lines=[
+                    services.LineInput(
+                        product_id=line["product"],
+                        quantity=line["quantity"],
+                        discount=line["discount"],
+                        unit_price=line.get("unit_price"),
+                    )
+                    for line in data["lines"]
+                ],
+                payments=[
+                    services.PaymentInput(method=payment["method"], amount=payment["amount"])
+                    for payment in data["payments"]
+                ],
+                note=data["note"],
+            )
+            body = SaleSerializer(sale).data
+            claim.complete(status=status.HTTP_201_CREATED, body=body)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Refund lines of a sale",
+        request=RefundInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: RefundSerializer,
+            409: OpenApiResponse(
+                description="`refund_exceeds_sale` with `lines`: "
+                "`[{line, requested, refundable}]`, or `shift_not_open` for a cash refund."
+            ),
+            422: OpenApiResponse(description="`idempotency_key_reused`"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=(store_roles(read=OWNER_OR_MANAGER, write=OWNER_OR_MANAGER),),
+    )
+    def refund(self, request: Request, pk: str | None = None) -> Response:
+        """Refund quantities of the sale's lines, never beyond what is left to refund; the money
+        is prorated from each line (discount and tax included). With `restock`, the goods go
+        back to stock."""
+        sale = self.get_object()
+        with idempotent(
+            key=request.headers.get("Idempotency-Key"),
+            scope=f"sale_refund:{sale.pk}",
+            body=request.data,
+        ) as claim:
+            if claim.is_replay:
+                return Response(
+                    claim.replay_body, status=claim.replay_status, headers={REPLAYED: "true"}
+                )
+            serializer = RefundInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            refund = services.sale_refund(
+                sale=sale,
+                user=request.user,
+                lines=[
+                    services.RefundLineInput(line_id=line["line"], quantity=line["quantity"])
+                    for line in data["lines"]
+                ],
+                method=data["method"],
+                restock=data["restock"],
+                reason=data["reason"],
+            )
+            body = RefundSerializer(refund).data
+            claim.complete(status=status.HTTP_201_CREATED, body=body)
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -1,9 +1,44 @@
-"""Tables of a store's sales, in the store's own schema."""
+"""Tables of a store's sales, in the store's own schema: registers, shifts, sales, refunds."""
 
+from decimal import Decimal
 from typing import ClassVar
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
 from django.utils.timezone import now
+
+from catalog.models import Product
+from customers.models import Customer
+
+ZERO = Decimal("0.00")
+
+
+def _money(**options: object) -> models.DecimalField:
+    return models.DecimalField(max_digits=12, decimal_places=2, **options)
+
+
+def _quantity(**options: object) -> models.DecimalField:
+    return models.DecimalField(max_digits=12, decimal_places=3, **options)
+
+
+def _user(**options: object) -> models.ForeignKey:
+    # Users live in public. No database constraint: Django's deletion collector cannot see into
+    # store schemas, and people who have acted in a store are deactivated, never deleted.
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        **options,
+    )
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    OTHER = "other", "Other"
 
 
 class Register(models.Model):
@@ -18,3 +53,199 @@ class Register(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Shift(models.Model):
+    """A cashier's session on a register, from opening cash to the counted cash of its Z report."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="shifts")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    opened_by = _user()
+    opened_at = models.DateTimeField(default=now)
+    opening_cash = _money()
+    closed_by = _user(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    counted_cash = _money(null=True, blank=True)
+    # The Z report, fixed when the shift closes.
+    cash_sales = _money(null=True, blank=True)
+    cash_refunds = _money(null=True, blank=True)
+    expected_cash = _money(null=True, blank=True)
+    difference = _money(null=True, blank=True)
+    sales_count = models.PositiveIntegerField(null=True, blank=True)
+    totals_by_method = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["register"],
+                condition=Q(status="open"),
+                name="sales_shift_one_open_per_register",
+            ),
+            models.CheckConstraint(
+                condition=Q(opening_cash__gte=0), name="sales_shift_opening_cash_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shift {self.pk} on {self.register_id} ({self.status})"
+
+
+class Counter(models.Model):
+    """Gap-free numbers: incremented inside the transaction that uses the number."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class Sale(models.Model):
+    """A completed checkout. Totals are sums of the lines' figures."""
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+
+    number = models.BigIntegerField(unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="sales")
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="sales")
+    cashier = _user()
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
+    )
+    subtotal = _money()
+    discount_total = _money()
+    tax_total = _money()
+    total = _money()
+    paid_total = _money()
+    change_due = _money()
+    refunded_total = _money(default=ZERO)
+    # The store's setting when the sale was made: refunds prorate from the sale as it was.
+    prices_include_tax = models.BooleanField()
+    note = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="sales_sale_total_gte_0"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0, refunded_total__lte=models.F("total")),
+                name="sales_sale_refunded_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sale {self.number}"
+
+
+class SaleLine(models.Model):
+    """One product on a sale, priced and taxed as it was sold."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="sale_lines")
+    name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=64, blank=True, default="")
+    quantity = _quantity()
+    unit_price = _money()
+    discount = _money(default=ZERO)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    tax_amount = _money()
+    # quantity × unit_price − discount: tax included or not, per the store's setting.
+    total = _money()
+    refunded_quantity = _quantity(default=Decimal("0.000"))
+    refunded_amount = _money(default=ZERO)
+    refunded_tax = _money(default=ZERO)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_line_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__gte=0, refunded_quantity__lte=models.F("quantity")),
+                name="sales_line_refunded_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class SalePayment(models.Model):
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="payments")
+    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    amount = _money()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="sales_payment_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount}"
+
+
+class Refund(models.Model):
+    """Money (and optionally goods) given back for some of a sale's lines."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds")
+    # The open shift of the sale's register when the refund was made: its drawer paid it out.
+    shift = models.ForeignKey(
+        Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    restock = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    total = _money()
+    created_by = _user()
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="sales_refund_total_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} of sale {self.sale_id}"
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(SaleLine, on_delete=models.PROTECT, related_name="refund_lines")
+    quantity = _quantity()
+    # The line's paid amount (discount and tax included), prorated to this quantity.
+    total = _money()
+    tax_amount = _money()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="sales_refund_line_quantity_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.line_id}"
+
+
+class IdempotencyKey(models.Model):
+    """A request made with an `Idempotency-Key`: its body's hash, then its stored response."""
+
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=64)
+    request_hash = models.CharField(max_length=64)
+    # Written with the claim and completed in the same transaction: no one sees it half-done.
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["key", "scope"], name="sales_idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -1,0 +1,39 @@
+"""Domain errors of registers, shifts, sales and refunds."""
+
+from rest_framework import status
+
+from config.exceptions import Conflict, DomainError
+
+
+class ShiftAlreadyOpen(Conflict):
+    default_detail = "This register already has an open shift."
+    default_code = "shift_already_open"
+
+
+class ShiftNotOpen(Conflict):
+    default_detail = "This register has no open shift."
+    default_code = "shift_not_open"
+
+
+class RefundExceedsSale(Conflict):
+    """`lines` lists each line asked beyond what is left: `line`, `requested`, `refundable`."""
+
+    default_detail = "A line cannot be refunded beyond what was sold and not yet refunded."
+    default_code = "refund_exceeds_sale"
+
+
+class PriceOverrideNotAllowed(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Only an owner or a manager may change a line's unit price."
+    default_code = "permission_denied"
+
+
+class IdempotencyKeyReused(DomainError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used with a different request."
+    default_code = "idempotency_key_reused"
+
+
+class InvalidIdempotencyKey(DomainError):
+    default_detail = "An Idempotency-Key is 1 to 255 printable ASCII characters."
+    default_code = "invalid_idempotency_key"

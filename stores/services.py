@@ -165,6 +165,13 @@ def store_signup(
     return Signup(store=store, user=user)
 
 
+def _check_role(role: str | None) -> None:
+    if role is not None and role not in Membership.Role.values:
+        raise ValidationError(
+            {"role": [f"'{role}' is not one of {', '.join(Membership.Role.values)}."]}
+        )
+
+
 def _keep_an_owner(*, membership: Membership) -> None:
     """Refuse when `membership` is the store's last active owner (owners locked meanwhile)."""
     owners = list(owner_memberships_for_update(store=membership.store))
@@ -177,6 +184,7 @@ def staff_add(
     *, store: Store, email: str, role: str, full_name: str = "", password: str = ""
 ) -> Membership:
     """Make a user staff of `store`: an existing user found by email, or a new one."""
+    _check_role(role)
     email = User.objects.normalize_email(email)
     user = User.objects.filter(email=email).first()
     if user is None:
@@ -198,6 +206,7 @@ def staff_update(
     *, membership: Membership, role: str | None = None, is_active: bool | None = None
 ) -> Membership:
     """Change a member's role or suspend them; the last owner stays an active owner."""
+    _check_role(role)
     stays_owner = (role in (None, Membership.Role.OWNER)) and is_active is not False
     if membership.role == Membership.Role.OWNER and membership.is_active and not stays_owner:
         _keep_an_owner(membership=membership)

@@ -110,7 +110,8 @@ class Sale(models.Model):
     class Status(models.TextChoices):
         COMPLETED = "completed", "Completed"
 
-    number = models.BigIntegerField(unique=True)
+    # Set by the checkout's last statement, in its transaction: never seen empty outside it.
+    number = models.BigIntegerField(unique=True, null=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="sales")
     shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="sales")

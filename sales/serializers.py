@@ -10,8 +10,6 @@ from sales.models import (
     RefundLine,
     Register,
     Sale,
-    SaleLine,
-    SalePayment,
     Shift,
 )
 
@@ -102,61 +100,48 @@ class CashierSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
-class SaleLineSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SaleLine
-        fields = (
-            "id",
-            "product",
-            "name",
-            "sku",
-            "quantity",
-            "unit_price",
-            "discount",
-            "tax_rate",
-            "tax_amount",
-            "total",
-            "refunded_quantity",
-        )
-        read_only_fields = fields
+# The sale's answer is built on every checkout: plain serializers, not model introspection.
 
 
-class SalePaymentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SalePayment
-        fields = ("method", "amount")
-        read_only_fields = fields
+class SaleLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    name = serializers.CharField(read_only=True)
+    sku = serializers.CharField(read_only=True)
+    quantity = serializers.DecimalField(**QUANTITY, read_only=True)
+    unit_price = serializers.DecimalField(**MONEY, read_only=True)
+    discount = serializers.DecimalField(**MONEY, read_only=True)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True)
+    tax_amount = serializers.DecimalField(**MONEY, read_only=True)
+    total = serializers.DecimalField(**MONEY, read_only=True)
+    refunded_quantity = serializers.DecimalField(**QUANTITY, read_only=True)
 
 
-class SaleSerializer(serializers.ModelSerializer):
+class SalePaymentSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, read_only=True)
+    amount = serializers.DecimalField(**MONEY, read_only=True)
+
+
+class SaleSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Sale.Status.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    register = serializers.IntegerField(source="register_id", read_only=True)
+    shift = serializers.IntegerField(source="shift_id", read_only=True)
     cashier = CashierSerializer(read_only=True)
+    customer = serializers.IntegerField(source="customer_id", read_only=True, allow_null=True)
     lines = SaleLineSerializer(many=True, read_only=True)
+    subtotal = serializers.DecimalField(**MONEY, read_only=True)
+    discount_total = serializers.DecimalField(**MONEY, read_only=True)
+    tax_total = serializers.DecimalField(**MONEY, read_only=True)
+    total = serializers.DecimalField(**MONEY, read_only=True)
     payments = SalePaymentSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Sale
-        fields = (
-            "id",
-            "number",
-            "status",
-            "created_at",
-            "register",
-            "shift",
-            "cashier",
-            "customer",
-            "lines",
-            "subtotal",
-            "discount_total",
-            "tax_total",
-            "total",
-            "payments",
-            "paid_total",
-            "change_due",
-            "refunded_total",
-            "prices_include_tax",
-            "note",
-        )
-        read_only_fields = fields
+    paid_total = serializers.DecimalField(**MONEY, read_only=True)
+    change_due = serializers.DecimalField(**MONEY, read_only=True)
+    refunded_total = serializers.DecimalField(**MONEY, read_only=True)
+    prices_include_tax = serializers.BooleanField(read_only=True)
+    note = serializers.CharField(read_only=True)
 
 
 # --- Refunds --------------------------------------------------------------------------------

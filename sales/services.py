@@ -21,7 +21,7 @@ from sales.exceptions import (
     ShiftAlreadyOpen,
     ShiftNotOpen,
 )
-from sales.lock_objects import open_shift_for_update, sale_for_update
+from sales.lock_objects import open_shift_shared, sale_for_update
 from sales.models import (
     Counter,
     PaymentMethod,
@@ -164,17 +164,22 @@ def shift_close(*, shift: Shift, counted_cash: Decimal, user: User) -> Shift:
 # --- Checkout -------------------------------------------------------------------------------
 
 
-def _next_number(name: str) -> int:
-    """The next gap-free number: the counter row stays locked until this transaction ends, and
-    a rollback gives the number back."""
-    table = Counter._meta.db_table
+def _number_sale(sale: Sale) -> None:
+    """Give the sale the store's next gap-free number, as the transaction's last write.
+
+    The counter row stays locked from here until the commit, so checkouts queue only for this
+    last step rather than for the whole checkout; a rollback gives the number back.
+    """
+    counter, sales = Counter._meta.db_table, Sale._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (name, value) VALUES (%s, 1) "  # noqa: S608 - our own table
-            f"ON CONFLICT (name) DO UPDATE SET value = {table}.value + 1 RETURNING value",
-            [name],
+            f"WITH next AS (INSERT INTO {counter} (name, value) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (name) DO UPDATE SET value = {counter}.value + 1 RETURNING value) "
+            f"UPDATE {sales} SET number = next.value FROM next WHERE {sales}.id = %s "
+            "RETURNING number",
+            [SALE_COUNTER, sale.pk],
         )
-        return cursor.fetchone()[0]
+        sale.number = cursor.fetchone()[0]
 
 
 def _line_errors(errors: dict[int, dict], count: int) -> ValidationError:
@@ -257,8 +262,8 @@ def sale_checkout(
         raise ValidationError({"lines": ["A sale needs at least one line."]})
     store = current_store()
     with transaction.atomic(savepoint=False):
-        shift = open_shift_for_update(register_id=register_id).first()
-        if shift is None:
+        shift_id = open_shift_shared(register_id=register_id)
+        if shift_id is None:
             if not Register.objects.filter(pk=register_id).exists():
                 raise ValidationError({"register": ["No register has this id."]})
             raise ShiftNotOpen
@@ -293,9 +298,8 @@ def sale_checkout(
                 raise ValidationError({"customer": ["No customer has this id."]})
 
         sale = Sale.objects.create(
-            number=_next_number(SALE_COUNTER),
             register_id=register_id,
-            shift=shift,
+            shift_id=shift_id,
             cashier=user,
             customer_id=customer_id,
             subtotal=subtotal,
@@ -324,6 +328,7 @@ def sale_checkout(
             sale=sale,
             locked_products=products,
         )
+        _number_sale(sale)
     # The caller serializes the sale as written, without reading it back.
     sale._prefetched_objects_cache = {"lines": sale_lines, "payments": sale_payments}
     return sale
@@ -404,15 +409,15 @@ def sale_refund(
         raise ValidationError({"lines": ["A refund needs at least one line."]})
     with transaction.atomic(savepoint=False):
         sale = sale_for_update(sale_id=sale.pk).get()
-        shift = open_shift_for_update(register_id=sale.register_id).first()
-        if shift is None and method == PaymentMethod.CASH:
+        shift_id = open_shift_shared(register_id=sale.register_id)
+        if shift_id is None and method == PaymentMethod.CASH:
             raise ShiftNotOpen("A cash refund is paid from an open shift of the sale's register.")
         pairs = _refund_lines(sale=sale, requested=lines)
         total = sum((refund_line.total for _, refund_line in pairs), ZERO)
 
         refund = Refund.objects.create(
             sale=sale,
-            shift=shift,
+            shift_id=shift_id,
             method=method,
             restock=restock,
             reason=reason,

@@ -1,0 +1,249 @@
+"""Checkout figures: SQL statements per checkout (1 and 20 lines) and checkouts per second.
+
+    python bench/checkout.py [--seconds 10] [--clients 8]
+
+Statements are counted in-process. The rates come from gunicorn on loopback (2 workers × 4
+threads) driven by `--clients` keep-alive HTTP clients: first plain reads of one product
+(`GET /api/catalog/products/{id}/`), then checkouts of 1–3 lines, each for `--seconds`. The floor
+named for Kassa: checkout at least half the read rate, and at most 20 statements whatever the
+number of lines. Runs against DATABASE_URL (or the embedded PostgreSQL); removes its store after.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from _setup import setup_django
+
+setup_django()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
+
+from catalog.services import product_create, stock_adjust  # noqa: E402
+from sales.services import shift_open  # noqa: E402
+from stores.models import User  # noqa: E402
+from stores.services import store_signup  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTS = 40
+STATEMENT_FLOOR = 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def count_statements(client: APIClient, body: dict) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/sales/", body, format="json")
+    assert response.status_code == 201, response.content
+    return len(queries.captured_queries)
+
+
+def drive(
+    port: int, headers: dict, request: callable, seconds: float, clients: int
+) -> tuple[int, int, list[float]]:
+    """`clients` threads calling `request(connection)` for `seconds`: (ok, errors, latencies)."""
+    ok = errors = 0
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        nonlocal ok, errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        good = bad = 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            status = request(conn, headers)
+            mine.append(time.perf_counter() - started)
+            if 200 <= status < 300:
+                good += 1
+            else:
+                bad += 1
+        conn.close()
+        with lock:
+            ok += good
+            errors += bad
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return ok, errors, latencies
+
+
+def main() -> None:  # noqa: PLR0915 - one straight script
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+
+    owner, _ = User.objects.get_or_create(email="bench-checkout@bench.kassa.local")
+    signup = store_signup(user=owner, name="Bench Checkout", currency="EUR", timezone="UTC")
+    store = signup.store
+    server = None
+    try:
+        with tenant_context(store):
+            product_ids = []
+            for number in range(PRODUCTS):
+                product = product_create(
+                    name=f"Product {number}",
+                    sku=f"SKU-{number}",
+                    price=Decimal("1.99") + number,
+                    tax_rate=Decimal("20.00"),
+                )
+                stock_adjust(
+                    product=product, delta=Decimal(1_000_000), reason="restock", user=owner
+                )
+                product_ids.append(product.pk)
+            shift_open(register_id=1, opening_cash=Decimal("100.00"), user=owner)
+
+        access = str(RefreshToken.for_user(owner).access_token)
+        client = APIClient()
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {access}", HTTP_X_TENANT_KEY=store.tenant_key
+        )
+
+        def checkout_body(lines: int) -> dict:
+            chosen = random.sample(product_ids, lines)
+            return {
+                "register": 1,
+                "lines": [{"product": pk, "quantity": "1"} for pk in chosen],
+                "payments": [{"method": "cash", "amount": "2000.00"}],
+            }
+
+        client.get("/api/catalog/products/1/")  # warm caches
+        one_line = count_statements(client, checkout_body(1))
+        twenty_lines = count_statements(client, checkout_body(20))
+
+        port = free_port()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": _database_url(),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        }
+        server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        _wait_for(port)
+        headers = {
+            "Authorization": f"Bearer {access}",
+            "X-Tenant-Key": store.tenant_key,
+            "Content-Type": "application/json",
+        }
+
+        def read(conn: http.client.HTTPConnection, headers: dict) -> int:
+            conn.request(
+                "GET", f"/api/catalog/products/{random.choice(product_ids)}/", headers=headers
+            )
+            response = conn.getresponse()
+            response.read()
+            return response.status
+
+        def checkout(conn: http.client.HTTPConnection, headers: dict) -> int:
+            body = json.dumps(checkout_body(random.randint(1, 3)))
+            conn.request("POST", "/api/sales/", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            return response.status
+
+        drive(port, headers, read, 1.0, args.clients)  # warm every worker
+        reads_ok, reads_failed, read_latencies = drive(
+            port, headers, read, args.seconds, args.clients
+        )
+        sales_ok, sales_failed, sale_latencies = drive(
+            port, headers, checkout, args.seconds, args.clients
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        store.delete(force_drop=True)
+        owner.delete()
+
+    read_rate = reads_ok / args.seconds
+    sale_rate = sales_ok / args.seconds
+    print(
+        f"SQL statements per checkout: 1 line {one_line}, 20 lines {twenty_lines} "
+        f"(floor: equal and at most {STATEMENT_FLOOR}) "
+        f"{'OK' if one_line == twenty_lines <= STATEMENT_FLOOR else 'BELOW FLOOR'}"
+    )
+    print(f"gunicorn 2 workers x 4 threads, {args.clients} clients, {args.seconds:.0f} s each:")
+    print(
+        f"  GET product   {read_rate:8.1f}/s  p50 {_ms(read_latencies, 0.5)}  "
+        f"p95 {_ms(read_latencies, 0.95)}  errors {reads_failed}"
+    )
+    print(
+        f"  POST checkout {sale_rate:8.1f}/s  p50 {_ms(sale_latencies, 0.5)}  "
+        f"p95 {_ms(sale_latencies, 0.95)}  errors {sales_failed}"
+    )
+    ratio = sale_rate / read_rate if read_rate else 0.0
+    print(
+        f"  checkout / read = {ratio:.2f} (floor: 0.50) {'OK' if ratio >= 0.5 else 'BELOW FLOOR'}"
+    )
+
+
+def _database_url() -> str:
+    database = settings.DATABASES["default"]
+    host = database.get("HOST") or ""
+    return (
+        f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@"
+        f"{host.replace('/', '%2F')}:{database.get('PORT') or 5432}/{database['NAME']}"
+    )
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(100):
+        with socket.socket() as attempt:
+            if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def _ms(latencies: list[float], fraction: float) -> str:
+    if not latencies:
+        return "-"
+    ordered = sorted(latencies)
+    value = ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    return f"{value * 1000:.1f} ms"
+
+
+if __name__ == "__main__":
+    main()

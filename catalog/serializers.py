@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from catalog.models import Category, Product, StockMovement
 
@@ -16,9 +17,25 @@ class CategorySerializer(serializers.ModelSerializer):
 class ProductSerializer(serializers.ModelSerializer):
     """`stock` is read-only: it changes through adjust-stock, sales and refunds."""
 
-    sku = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    sku = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        validators=[
+            UniqueValidator(Product.objects.all(), message="Product with this Sku already exists.")
+        ],
+    )
     barcode = serializers.CharField(
-        max_length=64, required=False, allow_null=True, allow_blank=True
+        max_length=64,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        validators=[
+            UniqueValidator(
+                Product.objects.all(), message="Product with this Barcode already exists."
+            )
+        ],
     )
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
     cost = serializers.DecimalField(

@@ -46,6 +46,46 @@ def stock_check(*, products: Mapping[int, Product], net: Mapping[int, Decimal]) 
         raise InsufficientStock(extra={"products": shortages})
 
 
+def _stock_write(
+    *,
+    changes: Sequence[StockChange],
+    net: Mapping[int, Decimal],
+    products: Mapping[int, Product],
+    reason: str,
+    user: User | None,
+    note: str,
+    sale: "Sale | None",
+    refund: "Refund | None",
+) -> list[StockMovement]:
+    """The movements and the counters, for products locked and checked by the caller."""
+    created_at = now()
+    movements = StockMovement.objects.bulk_create(
+        StockMovement(
+            product_id=change.product_id,
+            delta=change.delta,
+            reason=reason,
+            note=note,
+            sale=sale,
+            refund=refund,
+            created_by=user,
+            created_at=created_at,
+        )
+        for change in changes
+    )
+    Product.objects.filter(pk__in=list(net)).update(
+        stock=Case(
+            *(When(pk=pk, then=F("stock") + Value(delta)) for pk, delta in net.items()),
+            default=F("stock"),
+        ),
+        updated_at=created_at,
+    )
+    for pk, delta in net.items():
+        products[pk].stock += delta
+    for movement in movements:
+        movement.product = products[movement.product_id]
+    return movements
+
+
 def stock_apply(
     *,
     changes: Sequence[StockChange],
@@ -72,42 +112,34 @@ def stock_apply(
     for change in changes:
         net[change.product_id] += change.delta
 
+    # No savepoint of its own (three statements in all): so a refusal must not be raised inside
+    # the block, or it would doom the caller's transaction too. It is raised after it instead.
+    refusal: Exception | None = None
     with transaction.atomic(savepoint=False):
-        if locked_products is None:
-            locked_products = {
-                product.pk: product for product in products_for_update(product_ids=net)
-            }
         products = locked_products
+        if products is None:
+            products = {product.pk: product for product in products_for_update(product_ids=net)}
         unknown = sorted(set(net) - set(products))
         if unknown:
-            raise ValidationError({"product": [f"Unknown product(s): {unknown}."]})
-        stock_check(products=products, net=net)
-
-        created_at = now()
-        movements = StockMovement.objects.bulk_create(
-            StockMovement(
-                product_id=change.product_id,
-                delta=change.delta,
+            refusal = ValidationError({"product": [f"Unknown product(s): {unknown}."]})
+        else:
+            try:
+                stock_check(products=products, net=net)
+            except InsufficientStock as shortage:
+                refusal = shortage
+        if refusal is None:
+            movements = _stock_write(
+                changes=changes,
+                net=net,
+                products=products,
                 reason=reason,
+                user=user,
                 note=note,
                 sale=sale,
                 refund=refund,
-                created_by=user,
-                created_at=created_at,
             )
-            for change in changes
-        )
-        Product.objects.filter(pk__in=list(net)).update(
-            stock=Case(
-                *(When(pk=pk, then=F("stock") + Value(delta)) for pk, delta in net.items()),
-                default=F("stock"),
-            ),
-            updated_at=created_at,
-        )
-        for pk, delta in net.items():
-            products[pk].stock += delta
-        for movement in movements:
-            movement.product = products[movement.product_id]
+    if refusal is not None:
+        raise refusal
     return movements
 
 

@@ -1,6 +1,6 @@
 """Thin DRF views of the customers API."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -23,7 +23,10 @@ from stores.tenancy import StoreScopedViewMixin
     retrieve=extend_schema(summary="Get a customer"),
     update=extend_schema(summary="Replace a customer"),
     partial_update=extend_schema(summary="Change a customer"),
-    destroy=extend_schema(summary="Delete a customer"),
+    destroy=extend_schema(
+        summary="Delete a customer",
+        responses={204: None, 409: OpenApiResponse(description="`customer_has_sales`")},
+    ),
 )
 class CustomerViewSet(StoreScopedViewMixin, viewsets.ModelViewSet):
     """The store's shoppers. `total_spent`, `visits` and `last_purchase_at` follow their sales."""

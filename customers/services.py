@@ -3,7 +3,9 @@
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
+from customers.exceptions import CustomerHasSales
 from customers.models import Customer
 
 
@@ -25,4 +27,9 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
 
 
 def customer_delete(*, customer: Customer) -> None:
-    customer.delete()
+    """Delete a customer who never bought anything; one with sales stays (409)."""
+    try:
+        with transaction.atomic():
+            customer.delete()
+    except ProtectedError as error:
+        raise CustomerHasSales from error

@@ -261,7 +261,7 @@ def sale_checkout(
     if not lines:
         raise ValidationError({"lines": ["A sale needs at least one line."]})
     store = current_store()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         shift_id = open_shift_shared(register_id=register_id)
         if shift_id is None:
             if not Register.objects.filter(pk=register_id).exists():
@@ -407,7 +407,7 @@ def sale_refund(
     """
     if not lines:
         raise ValidationError({"lines": ["A refund needs at least one line."]})
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         sale = sale_for_update(sale_id=sale.pk).get()
         shift_id = open_shift_shared(register_id=sale.register_id)
         if shift_id is None and method == PaymentMethod.CASH:

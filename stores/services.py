@@ -186,12 +186,13 @@ def staff_add(
     """Make a user staff of `store`: an existing user found by email, or a new one."""
     _check_role(role)
     email = User.objects.normalize_email(email)
-    user = User.objects.filter(email=email).first()
+    # Locked: two requests adding the same person wait for each other, and the second is told.
+    user = User.objects.select_for_update().filter(email=email).first()
     if user is None:
         if not password:
             raise ValidationError({"password": ["Required to create a new user."]})
         user = user_create(email=email, password=password, full_name=full_name)
-    membership = Membership.objects.select_for_update().filter(user=user, store=store).first()
+    membership = Membership.objects.filter(user=user, store=store).first()
     if membership is None:
         return Membership.objects.create(user=user, store=store, role=role)
     if membership.is_active:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from catalog.models import Category, Product, StockMovement
+from config.fields import PlainDecimalField
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -37,11 +38,11 @@ class ProductSerializer(serializers.ModelSerializer):
             )
         ],
     )
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
-    cost = serializers.DecimalField(
+    price = PlainDecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    cost = PlainDecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
     )
-    tax_rate = serializers.DecimalField(
+    tax_rate = PlainDecimalField(
         max_digits=5,
         decimal_places=2,
         min_value=Decimal("0"),
@@ -76,7 +77,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class StockAdjustmentSerializer(serializers.Serializer):
-    delta = serializers.DecimalField(
+    delta = PlainDecimalField(
         max_digits=12, decimal_places=3, help_text='Signed quantity, e.g. "-2" or "0.250".'
     )
     reason = serializers.ChoiceField(choices=StockMovement.MANUAL_REASONS)
@@ -110,7 +111,7 @@ class StockMovementSerializer(serializers.ModelSerializer):
 class StockAdjustmentResultSerializer(StockMovementSerializer):
     """The movement just written, with the product's stock after it."""
 
-    stock = serializers.DecimalField(
+    stock = PlainDecimalField(
         source="product.stock", max_digits=12, decimal_places=3, read_only=True
     )
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -256,7 +257,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long rebuilds must not be redelivered to a second worker while the first still runs them.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 7200)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues a task (a sale's analytics refresh) must not hang on a dead broker.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Fans out to every active store, spread over ANALYTICS_NIGHTLY_WINDOW_SECONDS.
+    "analytics-nightly-rebuild": {
+        "task": "analytics.nightly_rebuild",
+        "schedule": crontab(hour=env.int("ANALYTICS_NIGHTLY_HOUR_UTC", default=2), minute=0),
+    },
+    "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 300.0},
+    "sales-purge-idempotency-keys": {
+        "task": "sales.purge_idempotency_keys",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
+ANALYTICS_NIGHTLY_WINDOW_SECONDS = env.int("ANALYTICS_NIGHTLY_WINDOW_SECONDS", default=3 * 3600)
 
 # --- Security (TLS usually ends at the proxy in front) ---------------------------------------
 

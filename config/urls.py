@@ -11,6 +11,8 @@ api_patterns = [
     path("catalog/", include("catalog.urls")),
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
+    path("analytics/", include("analytics.urls")),
+    path("jobs/", include("jobs.urls")),
     path("health/", views.HealthApi.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

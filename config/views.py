@@ -2,7 +2,6 @@
 
 import logging
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
@@ -23,7 +22,7 @@ BROKER_TIMEOUT_SECONDS = 1.0
 
 def broker_status() -> str:
     """`eager` without a broker, else `ok` or `down` after one short connection attempt."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if celery_app.conf.task_always_eager:
         return "eager"
     try:
         with celery_app.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS) as broker:

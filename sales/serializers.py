@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from config.fields import PlainDecimalField
 from sales.models import (
     PaymentMethod,
     Refund,
@@ -28,16 +29,16 @@ class RegisterSerializer(serializers.ModelSerializer):
 
 class ShiftOpenSerializer(serializers.Serializer):
     register = serializers.IntegerField(min_value=1)
-    opening_cash = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    opening_cash = PlainDecimalField(**MONEY, min_value=Decimal("0"))
 
 
 class ShiftCloseSerializer(serializers.Serializer):
-    counted_cash = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    counted_cash = PlainDecimalField(**MONEY, min_value=Decimal("0"))
 
 
 class MethodAmountSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = serializers.DecimalField(**MONEY)
+    amount = PlainDecimalField(**MONEY)
 
 
 class ShiftSerializer(serializers.ModelSerializer):
@@ -72,9 +73,9 @@ class ShiftSerializer(serializers.ModelSerializer):
 
 class CheckoutLineSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1)
-    quantity = serializers.DecimalField(**QUANTITY, min_value=Decimal("0.001"))
-    discount = serializers.DecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0.00"))
-    unit_price = serializers.DecimalField(
+    quantity = PlainDecimalField(**QUANTITY, min_value=Decimal("0.001"))
+    discount = PlainDecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0.00"))
+    unit_price = PlainDecimalField(
         **MONEY,
         min_value=Decimal("0"),
         required=False,
@@ -84,7 +85,7 @@ class CheckoutLineSerializer(serializers.Serializer):
 
 class PaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = PlainDecimalField(**MONEY, min_value=Decimal("0.01"))
 
 
 class CheckoutSerializer(serializers.Serializer):
@@ -108,18 +109,18 @@ class SaleLineSerializer(serializers.Serializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
     name = serializers.CharField(read_only=True)
     sku = serializers.CharField(read_only=True)
-    quantity = serializers.DecimalField(**QUANTITY, read_only=True)
-    unit_price = serializers.DecimalField(**MONEY, read_only=True)
-    discount = serializers.DecimalField(**MONEY, read_only=True)
-    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True)
-    tax_amount = serializers.DecimalField(**MONEY, read_only=True)
-    total = serializers.DecimalField(**MONEY, read_only=True)
-    refunded_quantity = serializers.DecimalField(**QUANTITY, read_only=True)
+    quantity = PlainDecimalField(**QUANTITY, read_only=True)
+    unit_price = PlainDecimalField(**MONEY, read_only=True)
+    discount = PlainDecimalField(**MONEY, read_only=True)
+    tax_rate = PlainDecimalField(max_digits=5, decimal_places=2, read_only=True)
+    tax_amount = PlainDecimalField(**MONEY, read_only=True)
+    total = PlainDecimalField(**MONEY, read_only=True)
+    refunded_quantity = PlainDecimalField(**QUANTITY, read_only=True)
 
 
 class SalePaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices, read_only=True)
-    amount = serializers.DecimalField(**MONEY, read_only=True)
+    amount = PlainDecimalField(**MONEY, read_only=True)
 
 
 class SaleSerializer(serializers.Serializer):
@@ -132,14 +133,14 @@ class SaleSerializer(serializers.Serializer):
     cashier = CashierSerializer(read_only=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True, allow_null=True)
     lines = SaleLineSerializer(many=True, read_only=True)
-    subtotal = serializers.DecimalField(**MONEY, read_only=True)
-    discount_total = serializers.DecimalField(**MONEY, read_only=True)
-    tax_total = serializers.DecimalField(**MONEY, read_only=True)
-    total = serializers.DecimalField(**MONEY, read_only=True)
+    subtotal = PlainDecimalField(**MONEY, read_only=True)
+    discount_total = PlainDecimalField(**MONEY, read_only=True)
+    tax_total = PlainDecimalField(**MONEY, read_only=True)
+    total = PlainDecimalField(**MONEY, read_only=True)
     payments = SalePaymentSerializer(many=True, read_only=True)
-    paid_total = serializers.DecimalField(**MONEY, read_only=True)
-    change_due = serializers.DecimalField(**MONEY, read_only=True)
-    refunded_total = serializers.DecimalField(**MONEY, read_only=True)
+    paid_total = PlainDecimalField(**MONEY, read_only=True)
+    change_due = PlainDecimalField(**MONEY, read_only=True)
+    refunded_total = PlainDecimalField(**MONEY, read_only=True)
     prices_include_tax = serializers.BooleanField(read_only=True)
     note = serializers.CharField(read_only=True)
 
@@ -149,7 +150,7 @@ class SaleSerializer(serializers.Serializer):
 
 class RefundLineInputSerializer(serializers.Serializer):
     line = serializers.IntegerField(min_value=1)
-    quantity = serializers.DecimalField(**QUANTITY, min_value=Decimal("0.001"))
+    quantity = PlainDecimalField(**QUANTITY, min_value=Decimal("0.001"))
 
 
 class RefundInputSerializer(serializers.Serializer):

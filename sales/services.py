@@ -4,12 +4,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils.timezone import now
+from rest_framework import serializers
 
+from analytics.services import analytics_refresh_schedule, local_day
 from catalog.lock_objects import products_for_update
 from catalog.models import StockMovement
 from catalog.services import StockChange, stock_apply, stock_check
@@ -39,6 +42,8 @@ from stores.tenancy import current_store
 MAIN_REGISTER_NAME = "Main register"
 SALE_COUNTER = "sale"
 HUNDRED = Decimal("100")
+# The largest amount the money columns hold (12 digits, 2 of them decimals).
+MONEY_MAX = Decimal("9999999999.99")
 
 
 @dataclass(frozen=True)
@@ -182,9 +187,11 @@ def _number_sale(sale: Sale) -> None:
         sale.number = cursor.fetchone()[0]
 
 
-def _line_errors(errors: dict[int, dict], count: int) -> ValidationError:
-    """DRF's shape for errors in a list: one dict per line, empty for good lines."""
-    return ValidationError({"lines": [errors.get(index, {}) for index in range(count)]})
+def _line_errors(errors: dict[int, dict]) -> serializers.ValidationError:
+    """Errors of some lines, keyed by their index, as the request serializer reports them."""
+    return serializers.ValidationError(
+        {"lines": {index: errors[index] for index in sorted(errors)}}
+    )
 
 
 def _priced_lines(
@@ -221,7 +228,7 @@ def _priced_lines(
             )
         )
     if errors:
-        raise _line_errors(errors, len(lines))
+        raise _line_errors(errors)
     return priced
 
 
@@ -286,6 +293,8 @@ def sale_checkout(
         if not store.prices_include_tax:
             total += tax_total
         change_due = _check_payments(payments, total)
+        if max(subtotal, total + change_due) > MONEY_MAX:
+            raise ValidationError({"lines": [f"A sale's amounts stay below {MONEY_MAX}."]})
         created_at = now()
 
         if customer_id is not None:
@@ -329,6 +338,7 @@ def sale_checkout(
             locked_products=products,
         )
         _number_sale(sale)
+        transaction.on_commit(partial(analytics_refresh_schedule, days=[local_day(created_at)]))
     # The caller serializes the sale as written, without reading it back.
     sale._prefetched_objects_cache = {"lines": sale_lines, "payments": sale_payments}
     return sale
@@ -350,7 +360,7 @@ def _refund_lines(
             errors[index] = {"line": ["This line is listed twice."]}
         seen.add(item.line_id)
     if errors:
-        raise ValidationError({"lines": [errors.get(index, {}) for index in range(len(requested))]})
+        raise _line_errors(errors)
 
     exceeding = [
         {
@@ -446,5 +456,8 @@ def sale_refund(
             Customer.objects.filter(pk=sale.customer_id).update(
                 total_spent=F("total_spent") - total
             )
+        transaction.on_commit(
+            partial(analytics_refresh_schedule, days=[local_day(refund.created_at)])
+        )
     refund._prefetched_objects_cache = {"lines": refund_lines}
     return refund

@@ -37,6 +37,10 @@ CONTRACT_PATHS = (
     "/api/sales/",
     "/api/sales/{}/",
     "/api/sales/{}/refund/",
+    "/api/analytics/summary/",
+    "/api/analytics/regenerate/",
+    "/api/jobs/",
+    "/api/jobs/{}/",
 )
 PUBLIC_PREFIXES = ("/api/stores/", "/api/auth/", "/api/me/", "/api/health/")
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

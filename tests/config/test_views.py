@@ -118,8 +118,8 @@ def test_health_with_an_unreachable_broker_is_still_200(
     broker_waits: list[float],
 ) -> None:
     # given
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(celery_app.conf, "broker_url", UNUSED_PORT_BROKER)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", UNUSED_PORT_BROKER)
 
     # when
     response = api_client.get(HEALTH_URL)
@@ -137,8 +137,8 @@ def test_health_spends_at_most_the_broker_timeout_on_an_unreachable_broker(
     broker_waits: list[float],
 ) -> None:
     # given
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(celery_app.conf, "broker_url", UNUSED_PORT_BROKER)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", UNUSED_PORT_BROKER)
 
     # when
     response = api_client.get(HEALTH_URL)
@@ -157,8 +157,8 @@ def test_health_with_a_running_broker_is_ok(
     redis_url: str,
 ) -> None:
     # given: a real Redis
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(celery_app.conf, "broker_url", redis_url)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", redis_url)
 
     # when
     response = api_client.get(HEALTH_URL)
@@ -191,8 +191,8 @@ def test_health_with_database_and_broker_down(
     broker_waits: list[float],
 ) -> None:
     # given
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(celery_app.conf, "broker_url", UNUSED_PORT_BROKER)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", UNUSED_PORT_BROKER)
     monkeypatch.setattr("config.views.connection", DatabaseDown())
 
     # when

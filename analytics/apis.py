@@ -1,0 +1,71 @@
+"""Thin DRF views of the analytics API: the summary, and rebuilds as background jobs."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from analytics.selectors import analytics_summary
+from analytics.serializers import (
+    RegenerateResponseSerializer,
+    RegenerateSerializer,
+    SummaryQuerySerializer,
+    SummarySerializer,
+)
+from analytics.services import local_today
+from analytics.tasks import analytics_rebuild_enqueue
+from jobs.serializers import JobSerializer
+from stores.permissions import OWNER_OR_MANAGER, store_roles
+from stores.tenancy import StoreScopedViewMixin
+
+AnalyticsRoles = store_roles(read=OWNER_OR_MANAGER, write=OWNER_OR_MANAGER)
+
+
+class SummaryApi(StoreScopedViewMixin, GenericAPIView):
+    """Sales figures of a range of the store's local days, from the precomputed tables."""
+
+    permission_classes = (AnalyticsRoles,)
+    serializer_class = SummarySerializer
+    filter_backends = ()
+
+    @extend_schema(
+        operation_id="analytics_summary",
+        summary="Sales summary",
+        parameters=[SummaryQuerySerializer],
+        responses={200: SummarySerializer},
+    )
+    def get(self, request: Request) -> Response:
+        """`revenue` is the sum of sale totals, `refunds` of refund totals (on the refund's day),
+        `items_sold` the quantity sold before refunds, `by_payment_method` what each method took
+        net of change and before refunds. Without `from`/`to`: the 30 days up to today."""
+        query = SummaryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        first, last = query.resolve(local_today(request.store))
+        summary = analytics_summary(store=request.store, first=first, last=last)
+        return Response(SummarySerializer(summary).data)
+
+
+class RegenerateApi(StoreScopedViewMixin, GenericAPIView):
+    """Rebuild the store's analytics in the background."""
+
+    permission_classes = (AnalyticsRoles,)
+    serializer_class = RegenerateSerializer
+
+    @extend_schema(
+        operation_id="analytics_regenerate",
+        summary="Rebuild analytics",
+        request=RegenerateSerializer,
+        responses={202: RegenerateResponseSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Queue a job rebuilding the range (everything without one); follow it at
+        `/api/jobs/{id}/`. When it has succeeded, the summary matches the sales exactly."""
+        serializer = RegenerateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = analytics_rebuild_enqueue(
+            date_from=serializer.validated_data.get("from"),
+            date_to=serializer.validated_data.get("to"),
+            user=request.user,
+        )
+        return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)

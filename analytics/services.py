@@ -1,0 +1,199 @@
+"""Rebuilding a store's analytics tables from its sales: set-based SQL, whole days at a time."""
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.db.models.functions import TruncDate
+from django.utils.timezone import now
+
+from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
+from sales.models import Refund, Sale, SaleLine, SalePayment
+from stores.models import Store
+from stores.tenancy import current_store
+
+logger = logging.getLogger(__name__)
+
+# Days rebuilt per transaction: each batch replaces its days at once, so a reader never sees a
+# half-rebuilt day, and progress is reported between batches.
+BATCH_DAYS = 31
+# A busy store's sales of one day are folded into one refresh queued at most this often.
+REFRESH_COALESCE_SECONDS = 5
+
+TABLES = {
+    "sale": Sale._meta.db_table,
+    "line": SaleLine._meta.db_table,
+    "payment": SalePayment._meta.db_table,
+    "refund": Refund._meta.db_table,
+    "daily": DailySales._meta.db_table,
+    "daily_payment": DailyPayment._meta.db_table,
+    "hourly": HourlySales._meta.db_table,
+    "product": DailyProductSales._meta.db_table,
+}
+
+# Each statement reads the sales of [start, end) (local midnights as timestamps, so the
+# created_at indexes serve) and writes one row per local day (and method, hour or product).
+REBUILD_STATEMENTS = (
+    """
+    INSERT INTO {daily} (date, sales_count, revenue, refunds, items_sold, generated_at)
+    WITH sold AS (
+        SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS sales_count,
+               sum(total) AS revenue
+          FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1
+    ), items AS (
+        SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, sum(l.quantity) AS items_sold
+          FROM {line} AS l JOIN {sale} AS s ON s.id = l.sale_id
+         WHERE s.created_at >= %(start)s AND s.created_at < %(end)s GROUP BY 1
+    ), refunded AS (
+        SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
+          FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1
+    )
+    SELECT coalesce(sold.day, refunded.day), coalesce(sold.sales_count, 0),
+           coalesce(sold.revenue, 0), coalesce(refunded.refunds, 0),
+           coalesce(items.items_sold, 0), %(generated_at)s
+      FROM sold FULL OUTER JOIN refunded ON refunded.day = sold.day
+      LEFT JOIN items ON items.day = sold.day
+    """,
+    """
+    INSERT INTO {daily_payment} (date, method, amount)
+    SELECT day, method, sum(amount) FROM (
+        SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, p.method, p.amount
+          FROM {payment} AS p JOIN {sale} AS s ON s.id = p.sale_id
+         WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
+        UNION ALL
+        SELECT (created_at AT TIME ZONE %(tz)s)::date, 'cash', -change_due
+          FROM {sale}
+         WHERE created_at >= %(start)s AND created_at < %(end)s AND change_due > 0
+    ) AS taken
+    GROUP BY day, method
+    """,
+    """
+    INSERT INTO {hourly} (date, hour, sales_count, revenue)
+    SELECT (created_at AT TIME ZONE %(tz)s)::date,
+           extract(hour FROM created_at AT TIME ZONE %(tz)s)::smallint, count(*), sum(total)
+      FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
+     GROUP BY 1, 2
+    """,
+    """
+    INSERT INTO {product} (date, product_id, name, quantity, revenue)
+    SELECT (s.created_at AT TIME ZONE %(tz)s)::date, l.product_id,
+           (array_agg(l.name ORDER BY l.id DESC))[1], sum(l.quantity),
+           sum(CASE WHEN s.prices_include_tax THEN l.total ELSE l.total + l.tax_amount END)
+      FROM {line} AS l JOIN {sale} AS s ON s.id = l.sale_id
+     WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
+     GROUP BY 1, 2
+    """,
+)
+DELETE_STATEMENT = "DELETE FROM {table} WHERE date >= %(first)s AND date <= %(last)s"
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _batches(first: date, last: date) -> Iterator[tuple[date, date]]:
+    start = first
+    while start <= last:
+        end = min(start + timedelta(days=BATCH_DAYS - 1), last)
+        yield start, end
+        start = end + timedelta(days=1)
+
+
+def analytics_days_rebuild(*, first: date, last: date) -> None:
+    """Replace the analytics rows of the local days `first`..`last`, in one transaction."""
+    zone = ZoneInfo(current_store().timezone)
+    params = {
+        "tz": zone.key,
+        "first": first,
+        "last": last,
+        "start": _local_midnight(first, zone),
+        "end": _local_midnight(last + timedelta(days=1), zone),
+        "generated_at": now(),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in ("daily", "daily_payment", "hourly", "product"):
+            cursor.execute(DELETE_STATEMENT.format(table=TABLES[table]), params)
+        for statement in REBUILD_STATEMENTS:
+            cursor.execute(statement.format(**TABLES), params)
+
+
+def sales_date_range() -> tuple[date, date] | None:
+    """The first and last local days with a sale or a refund, or None for a store without."""
+    zone = current_store().timezone
+    days = [
+        model.objects.aggregate(
+            first=Min(TruncDate("created_at", tzinfo=ZoneInfo(zone))),
+            last=Max(TruncDate("created_at", tzinfo=ZoneInfo(zone))),
+        )
+        for model in (Sale, Refund)
+    ]
+    firsts = [found["first"] for found in days if found["first"] is not None]
+    lasts = [found["last"] for found in days if found["last"] is not None]
+    if not firsts:
+        return None
+    return min(firsts), max(lasts)
+
+
+def analytics_rebuild(
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    progress: Callable[[int], None] = lambda percent: None,
+) -> dict:
+    """Rebuild `first`..`last` (all days with sales when both are None), batch by batch.
+
+    Idempotent: running it twice gives the same tables. Returns what was rebuilt.
+    """
+    if first is None or last is None:
+        found = sales_date_range()
+        if found is None:
+            DailySales.objects.all().delete()
+            DailyPayment.objects.all().delete()
+            HourlySales.objects.all().delete()
+            DailyProductSales.objects.all().delete()
+            progress(100)
+            return {"from": None, "to": None, "days": 0}
+        first = first or found[0]
+        last = last or found[1]
+    batches = list(_batches(first, last))
+    for done, (batch_first, batch_last) in enumerate(batches, start=1):
+        analytics_days_rebuild(first=batch_first, last=batch_last)
+        progress(done * 100 // len(batches))
+    return {"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1}
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(current_store().timezone)).date()
+
+
+def local_today(store: Store) -> date:
+    return now().astimezone(ZoneInfo(store.timezone)).date()
+
+
+def analytics_refresh_schedule(*, days: Iterable[date]) -> None:
+    """After a committed sale or refund: queue a refresh of its days, once per few seconds.
+
+    Called from transaction.on_commit, in the store's schema, so the task carries the store.
+    A day already queued and not yet started is not queued again; the task clears its mark
+    when it starts, so a sale committed while it runs queues the next refresh.
+    """
+    from analytics.tasks import analytics_refresh_day  # noqa: PLC0415 - tasks import services
+
+    for day in set(days):
+        if cache.add(refresh_mark(day), 1, timeout=REFRESH_COALESCE_SECONDS * 12):
+            try:
+                analytics_refresh_day.apply_async(
+                    args=[day.isoformat()], countdown=REFRESH_COALESCE_SECONDS
+                )
+            except Exception:  # a broker outage must not fail a sale that is already committed
+                cache.delete(refresh_mark(day))
+                logger.exception("analytics refresh not queued", extra={"day": day.isoformat()})
+
+
+def refresh_mark(day: date) -> str:
+    # The default cache is tenant-aware: the key carries the store's schema.
+    return f"analytics-refresh:{day.isoformat()}"

@@ -1,0 +1,10 @@
+"""URLs of the analytics API, under /api/analytics/."""
+
+from django.urls import path
+
+from analytics.apis import RegenerateApi, SummaryApi
+
+urlpatterns = [
+    path("summary/", SummaryApi.as_view(), name="analytics-summary"),
+    path("regenerate/", RegenerateApi.as_view(), name="analytics-regenerate"),
+]

@@ -1,0 +1,67 @@
+"""The Job-tracking base for Celery tasks, and the sweep that fails jobs whose worker died."""
+
+import logging
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+from django_tenants.utils import tenant_context
+
+from config.celery import app
+from jobs import services
+from stores.models import Store
+
+logger = logging.getLogger(__name__)
+
+# Failures worth another try: the database went away or restarted under the task.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+class JobTask(app.Task):
+    """A task that carries `job_id` (the body takes it too) and moves that Job through its states.
+
+    queued -> running (attempts + 1) -> succeeded with the task's return value as `result`, or
+    failed with the error. A transient database error puts the job back to queued and retries
+    with backoff; when the retries run out, it fails. The task body reports progress with
+    `self.progress(percent)`. Failures are recorded, not raised: the job is the report.
+    """
+
+    abstract = True
+    max_retries = 3
+    retry_backoff_seconds = 5
+
+    def __call__(self, *args: Any, job_id: int, **kwargs: Any) -> Any:
+        self.job_id = job_id
+        services.job_start(job_id=job_id)
+        try:
+            result = self.run(*args, job_id=job_id, **kwargs)
+        except TRANSIENT_ERRORS as error:
+            if self.request.retries < self.max_retries:
+                services.job_requeue(job_id=job_id, error=f"retrying after: {error}")
+                countdown = self.retry_backoff_seconds * 2**self.request.retries
+                raise self.retry(
+                    exc=error, countdown=countdown, kwargs={**kwargs, "job_id": job_id}
+                ) from error
+            return self._fail(job_id, error)
+        except Exception as error:
+            return self._fail(job_id, error)
+        services.job_succeed(job_id=job_id, result=result)
+        return result
+
+    def _fail(self, job_id: int, error: Exception) -> None:
+        logger.error("job failed", exc_info=error, extra={"job": job_id, "task": self.name})
+        services.job_fail(job_id=job_id, error=f"{type(error).__name__}: {error}")
+
+    def progress(self, percent: int) -> None:
+        services.job_progress(job_id=self.job_id, percent=percent)
+
+
+@app.task(name="jobs.sweep_stale")
+def jobs_sweep_stale() -> int:
+    """In every store: fail the jobs whose worker died or that never started."""
+    failed = 0
+    for store in Store.objects.filter(is_active=True).order_by("pk"):
+        with tenant_context(store):
+            failed += services.jobs_sweep_stale()
+    if failed:
+        logger.warning("stale jobs failed", extra={"count": failed})
+    return failed

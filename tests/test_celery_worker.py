@@ -1,0 +1,198 @@
+"""Celery for real: a `celery -A config worker` process, Redis as the broker, committed stores."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+from django_tenants.utils import tenant_context
+from rest_framework.test import APIClient
+
+from analytics.models import DailySales
+from analytics.tasks import analytics_rebuild_job
+from catalog.services import product_create, stock_adjust
+from config.celery import app as celery_app
+from jobs.models import Job
+from jobs.services import job_create
+from sales.services import LineInput, PaymentInput, sale_checkout, shift_open
+from tests.conftest import StoreWithStaff, access_token, make_store
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_SECONDS = 60
+
+
+def _database_url() -> str:
+    settings = connection.settings_dict
+    host = (settings.get("HOST") or "").replace("/", "%2F")
+    password = settings.get("PASSWORD") or ""
+    return (
+        f"postgres://{settings['USER']}:{password}@{host}:{settings.get('PORT') or 5432}/"
+        f"{settings['NAME']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> Iterator[str]:
+    """A worker process on the test database, consuming from Redis; its broker URL."""
+    broker = redis_url.rsplit("/", 1)[0] + "/14"
+    redis.Redis.from_url(broker).flushdb()
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "test-only-secret-key-for-the-celery-worker"),
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "CONN_MAX_AGE": "0",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+            "--hostname=kassa-test@%h",
+        ],
+        cwd=ROOT,
+        env=environment,
+    )
+    try:
+        yield broker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+
+
+@pytest.fixture
+def broker(celery_worker: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This process sends tasks to the worker's broker instead of running them."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", celery_worker)
+    _forget_broker_connections()
+    yield celery_worker
+    _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Celery keeps its connection pools for the broker it first met; start them afresh."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def job_status(staffed: StoreWithStaff, job_id: int) -> Job:
+    with tenant_context(staffed.store):
+        return Job.objects.get(pk=job_id)
+
+
+def sell(staffed: StoreWithStaff, price: str, quantity: str = "1") -> None:
+    with tenant_context(staffed.store):
+        product = product_create(name=f"Item {price}", price=Decimal(price), tax_rate=Decimal("0"))
+        stock_adjust(product=product, delta=Decimal("100"), reason="restock", user=staffed.owner)
+        shift_open(register_id=staffed.register.pk, opening_cash=Decimal("0"), user=staffed.owner)
+        sale_checkout(
+            user=staffed.owner,
+            role="owner",
+            register_id=staffed.register.pk,
+            lines=[LineInput(product_id=product.pk, quantity=Decimal(quantity))],
+            payments=[PaymentInput(method="card", amount=Decimal(price) * Decimal(quantity))],
+        )
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_a_regenerate_request_queues_the_job_and_the_worker_runs_it(broker, monkeypatch):
+    staffed = make_store("tenant_test_alpha", name="Worker Store")
+    sell(staffed, "12.50", "2")
+
+    def never_inline(**kwargs):
+        raise AssertionError("the request ran the rebuild itself")
+
+    monkeypatch.setattr("analytics.services.analytics_rebuild", never_inline)
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {access_token(staffed.owner)}",
+        HTTP_X_TENANT_KEY=staffed.store.tenant_key,
+    )
+
+    response = client.post("/api/analytics/regenerate/", {}, format="json")
+
+    assert response.status_code == 202
+    job_id = response.json()["job"]["id"]
+    assert response.json()["job"]["status"] == "queued"
+    wait_for(lambda: job_status(staffed, job_id).status == "succeeded", "the job to succeed")
+    job = job_status(staffed, job_id)
+    assert (job.progress, job.attempts, job.error) == (100, 1, "")
+    assert job.started_at is not None
+    assert job.finished_at >= job.started_at
+    with tenant_context(staffed.store):
+        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
+            (1, Decimal("25.00"))
+        ]
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_a_job_whose_task_raises_is_failed_with_the_error(broker):
+    staffed = make_store("tenant_test_alpha", name="Failing Store")
+    with tenant_context(staffed.store):
+        job = job_create(kind="analytics.rebuild", params={}, requested_by=None)
+        analytics_rebuild_job.apply_async(
+            kwargs={"job_id": job.pk, "date_from": "not-a-day", "date_to": "2026-01-01"}
+        )
+
+    wait_for(lambda: job_status(staffed, job.pk).status == "failed", "the job to fail")
+    failed = job_status(staffed, job.pk)
+    assert failed.error.startswith("ValueError: Invalid isoformat string")
+    assert failed.finished_at is not None
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_two_stores_jobs_in_one_worker_never_mix(broker):
+    alpha = make_store("tenant_test_alpha", name="Alpha")
+    beta = make_store("tenant_test_beta", name="Beta")
+    sell(alpha, "10.00")
+    sell(beta, "99.00", "3")
+
+    jobs = {}
+    for staffed in (alpha, beta):
+        with tenant_context(staffed.store):
+            job = job_create(kind="analytics.rebuild", params={}, requested_by=None)
+            analytics_rebuild_job.apply_async(kwargs={"job_id": job.pk})
+            jobs[staffed.store.schema_name] = job.pk
+
+    for staffed in (alpha, beta):
+        job_id = jobs[staffed.store.schema_name]
+        wait_for(lambda s=staffed, j=job_id: job_status(s, j).status == "succeeded", "both jobs")
+    with tenant_context(alpha.store):
+        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
+            (1, Decimal("10.00"))
+        ]
+    with tenant_context(beta.store):
+        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
+            (1, Decimal("297.00"))
+        ]

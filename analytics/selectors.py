@@ -3,9 +3,10 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Max, Sum
+from django.db.models import Sum
 
 from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
+from catalog.models import Product
 from config.money import ZERO, quantize_money
 from sales.models import PaymentMethod
 from stores.models import Store
@@ -34,19 +35,18 @@ def analytics_summary(*, store: Store, first: date, last: date) -> dict:
         .annotate(count=Sum("sales_count"), amount=Sum("revenue"))
         .values_list("hour", "count", "amount")
     }
-    top = (
+    top = list(
         DailyProductSales.objects.filter(**in_range)
         .values("product_id")
-        .annotate(quantity=Sum("quantity"), revenue=Sum("revenue"), latest=Max("date"))
+        .annotate(quantity=Sum("quantity"), revenue=Sum("revenue"))
         .order_by("-revenue", "-quantity", "product_id")[:TOP_PRODUCTS]
     )
-    names = {
-        (row["product_id"], row["date"]): row["name"]
-        for row in DailyProductSales.objects.filter(
-            product_id__in=[item["product_id"] for item in top],
-            date__in={item["latest"] for item in top},
-        ).values("product_id", "date", "name")
-    }
+    # Products that were ever sold are never deleted, only deactivated: their names are here.
+    names = dict(
+        Product.objects.filter(pk__in=[item["product_id"] for item in top]).values_list(
+            "pk", "name"
+        )
+    )
     generated = [row.generated_at for row in days.values()]
     return {
         "from": first,
@@ -73,7 +73,7 @@ def analytics_summary(*, store: Store, first: date, last: date) -> dict:
         "top_products": [
             {
                 "product": item["product_id"],
-                "name": names.get((item["product_id"], item["latest"]), ""),
+                "name": names.get(item["product_id"], ""),
                 "quantity": item["quantity"],
                 "revenue": item["revenue"],
             }

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Max, Min
@@ -35,60 +36,102 @@ TABLES = {
     "product": DailyProductSales._meta.db_table,
 }
 
-# Each statement reads the sales of [start, end) (local midnights as timestamps, so the
-# created_at indexes serve) and writes one row per local day (and method, hour or product).
-REBUILD_STATEMENTS = (
-    """
-    INSERT INTO {daily} (date, sales_count, revenue, refunds, items_sold, generated_at)
-    WITH sold AS (
-        SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS sales_count,
-               sum(total) AS revenue
-          FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1
-    ), items AS (
-        SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, sum(l.quantity) AS items_sold
+# Each figure's rows for the local days [first, last], from the sales of [start, end) (local
+# midnights as timestamps, so the created_at indexes serve). Only the first reads the sale
+# lines; the daily row is summed from the hourly and product rows just written.
+FIGURES = (
+    (
+        "product",
+        ("date", "product_id"),
+        ("quantity", "revenue"),
+        """
+        SELECT (s.created_at AT TIME ZONE %(tz)s)::date, l.product_id, sum(l.quantity),
+               sum(CASE WHEN s.prices_include_tax THEN l.total ELSE l.total + l.tax_amount END)
           FROM {line} AS l JOIN {sale} AS s ON s.id = l.sale_id
-         WHERE s.created_at >= %(start)s AND s.created_at < %(end)s GROUP BY 1
-    ), refunded AS (
-        SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
-          FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1
-    )
-    SELECT coalesce(sold.day, refunded.day), coalesce(sold.sales_count, 0),
-           coalesce(sold.revenue, 0), coalesce(refunded.refunds, 0),
-           coalesce(items.items_sold, 0), %(generated_at)s
-      FROM sold FULL OUTER JOIN refunded ON refunded.day = sold.day
-      LEFT JOIN items ON items.day = sold.day
-    """,
-    """
-    INSERT INTO {daily_payment} (date, method, amount)
-    SELECT day, method, sum(amount) FROM (
-        SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, p.method, p.amount
-          FROM {payment} AS p JOIN {sale} AS s ON s.id = p.sale_id
          WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
-        UNION ALL
-        SELECT (created_at AT TIME ZONE %(tz)s)::date, 'cash', -change_due
-          FROM {sale}
-         WHERE created_at >= %(start)s AND created_at < %(end)s AND change_due > 0
-    ) AS taken
-    GROUP BY day, method
-    """,
-    """
-    INSERT INTO {hourly} (date, hour, sales_count, revenue)
-    SELECT (created_at AT TIME ZONE %(tz)s)::date,
-           extract(hour FROM created_at AT TIME ZONE %(tz)s)::smallint, count(*), sum(total)
-      FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
-     GROUP BY 1, 2
-    """,
-    """
-    INSERT INTO {product} (date, product_id, name, quantity, revenue)
-    SELECT (s.created_at AT TIME ZONE %(tz)s)::date, l.product_id,
-           (array_agg(l.name ORDER BY l.id DESC))[1], sum(l.quantity),
-           sum(CASE WHEN s.prices_include_tax THEN l.total ELSE l.total + l.tax_amount END)
-      FROM {line} AS l JOIN {sale} AS s ON s.id = l.sale_id
-     WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
-     GROUP BY 1, 2
-    """,
+         GROUP BY 1, 2
+        """,
+    ),
+    (
+        "hourly",
+        ("date", "hour"),
+        ("sales_count", "revenue"),
+        """
+        SELECT (created_at AT TIME ZONE %(tz)s)::date,
+               extract(hour FROM created_at AT TIME ZONE %(tz)s)::smallint, count(*), sum(total)
+          FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
+         GROUP BY 1, 2
+        """,
+    ),
+    (
+        "daily_payment",
+        ("date", "method"),
+        ("amount",),
+        """
+        SELECT day, method, sum(amount) FROM (
+            SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, p.method, p.amount
+              FROM {payment} AS p JOIN {sale} AS s ON s.id = p.sale_id
+             WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
+            UNION ALL
+            SELECT (created_at AT TIME ZONE %(tz)s)::date, 'cash', -change_due
+              FROM {sale}
+             WHERE created_at >= %(start)s AND created_at < %(end)s AND change_due > 0
+        ) AS taken
+        GROUP BY day, method
+        """,
+    ),
+    (
+        "daily",
+        ("date",),
+        ("sales_count", "revenue", "refunds", "items_sold", "generated_at"),
+        """
+        WITH sold AS (
+            SELECT date AS day, sum(sales_count) AS sales_count, sum(revenue) AS revenue
+              FROM {hourly} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1
+        ), items AS (
+            SELECT date AS day, sum(quantity) AS items_sold
+              FROM {product} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1
+        ), refunded AS (
+            SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
+              FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1
+        )
+        SELECT coalesce(sold.day, refunded.day), coalesce(sold.sales_count, 0),
+               coalesce(sold.revenue, 0), coalesce(refunded.refunds, 0),
+               coalesce(items.items_sold, 0), %(generated_at)s::timestamptz
+          FROM sold FULL OUTER JOIN refunded ON refunded.day = sold.day
+          LEFT JOIN items ON items.day = sold.day
+        """,
+    ),
 )
-DELETE_STATEMENT = "DELETE FROM {table} WHERE date >= %(first)s AND date <= %(last)s"
+
+
+def _replace_statement(
+    table: str, keys: tuple[str, ...], values: tuple[str, ...], select: str
+) -> str:
+    """One statement making the table's rows of [first, last] exactly the `select`'s rows.
+
+    Rows that are gone are deleted, new ones inserted, changed ones updated, and unchanged ones
+    left alone: a nightly rebuild of days that did not change writes nothing.
+    """
+    # Built once at import from the constants above: no outside value reaches the SQL text.
+    columns = ", ".join(keys + values)
+    same_key = " AND ".join(f"fresh.{key} = old.{key}" for key in keys)
+    return f"""
+        WITH fresh ({columns}) AS ({select.format(**TABLES)}),
+        gone AS (
+            DELETE FROM {TABLES[table]} AS old
+             WHERE old.date >= %(first)s AND old.date <= %(last)s
+               AND NOT EXISTS (SELECT 1 FROM fresh WHERE {same_key})
+        )
+        INSERT INTO {TABLES[table]} AS old ({columns}) SELECT {columns} FROM fresh
+        ON CONFLICT ({", ".join(keys)}) DO UPDATE
+           SET {", ".join(f"{value} = EXCLUDED.{value}" for value in values)}
+         WHERE ({", ".join(f"old.{value}" for value in values)})
+               IS DISTINCT FROM ({", ".join(f"EXCLUDED.{value}" for value in values)})
+    """  # noqa: S608
+
+
+REPLACE_STATEMENTS = tuple(_replace_statement(*figure) for figure in FIGURES)
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -115,10 +158,10 @@ def analytics_days_rebuild(*, first: date, last: date) -> None:
         "generated_at": now(),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        for table in ("daily", "daily_payment", "hourly", "product"):
-            cursor.execute(DELETE_STATEMENT.format(table=TABLES[table]), params)
-        for statement in REBUILD_STATEMENTS:
-            cursor.execute(statement.format(**TABLES), params)
+        # Enough memory to group a batch's lines without spilling to disk; this transaction only.
+        cursor.execute("SET LOCAL work_mem = %s", [settings.ANALYTICS_WORK_MEM])
+        for statement in REPLACE_STATEMENTS:
+            cursor.execute(statement, params)
 
 
 def sales_date_range() -> tuple[date, date] | None:

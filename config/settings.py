@@ -274,6 +274,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 ANALYTICS_NIGHTLY_WINDOW_SECONDS = env.int("ANALYTICS_NIGHTLY_WINDOW_SECONDS", default=3 * 3600)
+# work_mem for a rebuild's transaction: its GROUP BYs stay in memory instead of spilling.
+ANALYTICS_WORK_MEM = env.str("ANALYTICS_WORK_MEM", default="64MB")
 
 # --- Security (TLS usually ends at the proxy in front) ---------------------------------------
 

@@ -1,0 +1,153 @@
+"""Analytics rebuild figures: the rebuild job beside the bare SQL GROUP BY over the same lines.
+
+    python bench/analytics.py [--lines 100000]
+
+Fills a fresh store with `--lines` sale lines (3 per sale, 90 days, by set-based SQL), then
+times, in the same run: the bare `SELECT … GROUP BY` of the lines by day and product, and the
+rebuild job (analytics.rebuild through its Celery task, run in-process), each the best of 3.
+The floor named for Kassa: the job at most twice the bare SQL. The process's peak memory is
+printed after a rebuild of a tenth of the lines and after the full one: rows stay in PostgreSQL,
+so it does not grow with them. Removes its store after.
+"""
+
+import argparse
+import resource
+import time
+
+from _setup import setup_django
+
+setup_django()
+
+from django.db import connection  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+
+from analytics.tasks import analytics_rebuild_job  # noqa: E402
+from jobs.models import Job  # noqa: E402
+from jobs.services import job_create  # noqa: E402
+from stores.models import User  # noqa: E402
+from stores.services import store_signup  # noqa: E402
+
+LINES_PER_SALE = 3
+DAYS = 90
+PRODUCTS = 500
+
+FILL = [
+    """
+    INSERT INTO catalog_product (name, sku, price, cost, tax_rate, stock, is_active,
+                                 created_at, updated_at)
+    SELECT 'Product ' || n, 'SKU-' || n, 1 + n %% 50, 0, 20, 0, true, now(), now()
+      FROM generate_series(1, %(products)s) AS n
+    """,
+    """
+    INSERT INTO sales_shift (register_id, status, opened_by_id, opened_at, opening_cash)
+    VALUES (1, 'closed', %(user)s, now(), 0)
+    """,
+    """
+    INSERT INTO sales_sale (number, status, register_id, shift_id, cashier_id, subtotal,
+                            discount_total, tax_total, total, paid_total, change_due,
+                            refunded_total, prices_include_tax, note, created_at)
+    SELECT n, 'completed', 1, 1, %(user)s, 30, 0, 5, 30, 40, 10, 0, true, '',
+           now() - (n %% %(days)s) * interval '1 day' - (n %% 1440) * interval '1 minute'
+      FROM generate_series(1, %(sales)s) AS n
+    """,
+    """
+    INSERT INTO sales_saleline (sale_id, product_id, name, sku, quantity, unit_price, discount,
+                                tax_rate, tax_amount, total, refunded_quantity, refunded_amount,
+                                refunded_tax)
+    SELECT s.id, 1 + (s.id * 7 + k) %% %(products)s, 'Product', '', 1, 10, 0, 20, 1.67, 10,
+           0, 0, 0
+      FROM sales_sale AS s CROSS JOIN generate_series(1, %(per_sale)s) AS k
+    """,
+    """
+    INSERT INTO sales_salepayment (sale_id, method, amount)
+    SELECT id, CASE WHEN id %% 3 = 0 THEN 'card' ELSE 'cash' END, 40 FROM sales_sale
+    """,
+    "ANALYZE",
+]
+BARE_GROUP_BY = """
+    SELECT (s.created_at AT TIME ZONE 'UTC')::date, l.product_id, sum(l.quantity), sum(l.total)
+      FROM sales_saleline AS l JOIN sales_sale AS s ON s.id = l.sale_id
+     GROUP BY 1, 2
+"""
+
+
+def best_of(runs: int, work: callable) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def rebuild_job() -> None:
+    job = job_create(kind="analytics.rebuild", params={}, requested_by=None)
+    analytics_rebuild_job.apply(kwargs={"job_id": job.pk})
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fill(lines: int, user_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE sales_sale, sales_saleline, sales_salepayment CASCADE")
+        for statement in FILL[2:]:
+            cursor.execute(
+                statement,
+                {
+                    "products": PRODUCTS,
+                    "user": user_id,
+                    "days": DAYS,
+                    "sales": lines // LINES_PER_SALE,
+                    "per_sale": LINES_PER_SALE,
+                },
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=100_000)
+    args = parser.parse_args()
+
+    owner, _ = User.objects.get_or_create(email="bench-analytics@bench.kassa.local")
+    store = store_signup(user=owner, name="Bench Analytics", currency="EUR", timezone="UTC").store
+    try:
+        with tenant_context(store):
+            with connection.cursor() as cursor:
+                for statement in FILL[:2]:
+                    cursor.execute(statement, {"products": PRODUCTS, "user": owner.pk})
+            fill(args.lines // 10, owner.pk)
+            rebuild_job()
+            memory_small = peak_memory_mb()
+
+            fill(args.lines, owner.pk)
+            rebuild_job()  # warm
+            memory_full = peak_memory_mb()
+
+            def bare() -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute(BARE_GROUP_BY)
+                    cursor.fetchall()
+
+            bare_seconds = best_of(3, bare)
+            job_seconds = best_of(3, rebuild_job)
+    finally:
+        store.delete(force_drop=True)
+        owner.delete()
+
+    ratio = job_seconds / bare_seconds
+    print(f"analytics rebuild of {args.lines:,} sale lines over {DAYS} days:")
+    print(f"  bare SQL GROUP BY (day, product)  {bare_seconds * 1000:8.0f} ms")
+    print(f"  rebuild job (4 tables)            {job_seconds * 1000:8.0f} ms")
+    print(f"  job / bare = {ratio:.2f} (floor: at most 2.00) {'OK' if ratio <= 2 else 'ABOVE'}")
+    print(
+        f"  peak memory: {memory_small:.0f} MB after {args.lines // 10:,} lines, "
+        f"{memory_full:.0f} MB after {args.lines:,}"
+    )
+
+
+if __name__ == "__main__":
+    main()

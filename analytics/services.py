@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.db.models.functions import TruncDate
@@ -111,7 +111,8 @@ def _replace_statement(
     """One statement making the table's rows of [first, last] exactly the `select`'s rows.
 
     Rows that are gone are deleted, new ones inserted, changed ones updated, and unchanged ones
-    left alone: a nightly rebuild of days that did not change writes nothing.
+    left alone: a nightly rebuild of days that did not change writes little (only the daily
+    rows, which carry when they were generated, are always rewritten).
     """
     # Built once at import from the constants above: no outside value reaches the SQL text.
     columns = ", ".join(keys + values)
@@ -200,8 +201,11 @@ def analytics_rebuild(
             DailyProductSales.objects.all().delete()
             progress(100)
             return {"from": None, "to": None, "days": 0}
-        first = first or found[0]
-        last = last or found[1]
+        first, last = found
+        # Days outside the sales' range hold nothing any more (a changed time zone moves days).
+        with transaction.atomic():
+            for model in (DailySales, DailyPayment, HourlySales, DailyProductSales):
+                model.objects.exclude(date__range=(first, last)).delete()
     batches = list(_batches(first, last))
     for done, (batch_first, batch_last) in enumerate(batches, start=1):
         analytics_days_rebuild(first=batch_first, last=batch_last)
@@ -217,26 +221,31 @@ def local_today(store: Store) -> date:
     return now().astimezone(ZoneInfo(store.timezone)).date()
 
 
-def analytics_refresh_schedule(*, days: Iterable[date]) -> None:
+def analytics_refresh_schedule(*, schema_name: str, days: Iterable[date]) -> None:
     """After a committed sale or refund: queue a refresh of its days, once per few seconds.
 
-    Called from transaction.on_commit, in the store's schema, so the task carries the store.
-    A day already queued and not yet started is not queued again; the task clears its mark
-    when it starts, so a sale committed while it runs queues the next refresh.
+    Called from transaction.on_commit with the store's schema named when the sale was made, so
+    the task runs there whatever the connection is set to by then. A day already queued and not
+    yet started is not queued again; the task clears its mark when it starts, so a sale
+    committed while it runs queues the next refresh.
     """
     from analytics.tasks import analytics_refresh_day  # noqa: PLC0415 - tasks import services
 
+    marks = caches["shared"]
     for day in set(days):
-        if cache.add(refresh_mark(day), 1, timeout=REFRESH_COALESCE_SECONDS * 12):
+        mark = refresh_mark(schema_name, day)
+        if marks.add(mark, 1, timeout=REFRESH_COALESCE_SECONDS * 12):
             try:
                 analytics_refresh_day.apply_async(
-                    args=[day.isoformat()], countdown=REFRESH_COALESCE_SECONDS
+                    args=[day.isoformat()],
+                    countdown=REFRESH_COALESCE_SECONDS,
+                    headers={"_schema_name": schema_name},
                 )
             except Exception:  # a broker outage must not fail a sale that is already committed
-                cache.delete(refresh_mark(day))
+                marks.delete(mark)
                 logger.exception("analytics refresh not queued", extra={"day": day.isoformat()})
 
 
-def refresh_mark(day: date) -> str:
-    # The default cache is tenant-aware: the key carries the store's schema.
-    return f"analytics-refresh:{day.isoformat()}"
+def refresh_mark(schema_name: str, day: date) -> str:
+    # In the shared cache, so the sale's request and the worker's task name the same key.
+    return f"analytics-refresh:{schema_name}:{day.isoformat()}"

@@ -5,8 +5,8 @@ import zlib
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.core.cache import caches
+from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 from kombu.exceptions import OperationalError
 
@@ -42,11 +42,14 @@ def analytics_rebuild_enqueue(
         "date_to": date_to.isoformat() if date_to else None,
     }
     job = job_create(kind=REBUILD_KIND, params=params, requested_by=user)
+    # The store is named now: by the time the transaction commits, the connection may be
+    # elsewhere, and a task sent from public would run in public.
+    headers = {"_schema_name": connection.schema_name}
 
     def send() -> None:
         try:
             analytics_rebuild_job.apply_async(
-                kwargs={**params, "job_id": job.pk}, countdown=countdown
+                kwargs={**params, "job_id": job.pk}, countdown=countdown, headers=headers
             )
         except OperationalError as error:  # the broker is down: say so on the job, at once
             logger.exception("job not queued", extra={"job": job.pk})
@@ -60,7 +63,8 @@ def analytics_rebuild_enqueue(
 def analytics_refresh_day(day: str) -> None:
     """Bring one local day's figures up to date after sales or refunds on it."""
     local_day = date.fromisoformat(day)
-    cache.delete(services.refresh_mark(local_day))  # later sales queue the next refresh
+    # Later sales queue the next refresh.
+    caches["shared"].delete(services.refresh_mark(connection.schema_name, local_day))
     services.analytics_days_rebuild(first=local_day, last=local_day)
 
 

@@ -1,23 +1,38 @@
 """Row locks of sales.
 
-Every transaction takes its locks in one order: sale, shift, products (by pk), customer, then
-the sale counter, so a checkout, a refund and a shift closing never wait on each other in a
-circle.
+Every transaction takes its locks in one order: sale, register gate, shift, products (by pk),
+customer, then the sale counter, so a checkout, a refund and a shift closing never wait on each
+other in a circle.
 """
 
 from django.db import connection
 from django.db.models import QuerySet
 
 from sales.models import Sale, Shift
+from stores.tenancy import current_store
+
+
+def _register_gate(register_id: int, *, exclusive: bool) -> None:
+    """A per-register advisory lock: sales share it, closing the shift takes it alone.
+
+    PostgreSQL queues advisory lock requests in order, so a closing shift waits only for the
+    sales already under way while later ones wait behind it; row locks alone would let a busy
+    register's stream of shared locks starve the close. Advisory locks are database-wide, hence
+    the store's id in the key.
+    """
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [current_store().pk, register_id])
 
 
 def open_shift_shared(*, register_id: int) -> int | None:
     """The id of the register's open shift, share-locked until the transaction ends.
 
     Sales and refunds share the lock, so they run side by side; closing the shift takes it
-    exclusively (`FOR UPDATE`), so it waits for the sales in flight, and the sales after it find
-    the shift closed.
+    exclusively (`shift_for_closing`), so it waits for the sales in flight, and the sales after
+    it find the shift closed.
     """
+    _register_gate(register_id, exclusive=False)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {Shift._meta.db_table} "  # noqa: S608 - our own table name
@@ -26,6 +41,12 @@ def open_shift_shared(*, register_id: int) -> int | None:
         )
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+def shift_for_closing(*, shift: Shift) -> Shift:
+    """The shift, locked against every sale and refund on its register."""
+    _register_gate(shift.register_id, exclusive=True)
+    return Shift.objects.select_for_update().get(pk=shift.pk)
 
 
 def sale_for_update(*, sale_id: int) -> QuerySet[Sale]:

@@ -24,7 +24,7 @@ from sales.exceptions import (
     ShiftAlreadyOpen,
     ShiftNotOpen,
 )
-from sales.lock_objects import open_shift_shared, sale_for_update
+from sales.lock_objects import open_shift_shared, sale_for_update, shift_for_closing
 from sales.models import (
     Counter,
     PaymentMethod,
@@ -151,7 +151,7 @@ def _shift_figures(shift: Shift) -> dict:
 @transaction.atomic
 def shift_close(*, shift: Shift, counted_cash: Decimal, user: User) -> Shift:
     """Close a shift with the cash counted in the drawer; its Z report is fixed from then on."""
-    shift = Shift.objects.select_for_update().get(pk=shift.pk)
+    shift = shift_for_closing(shift=shift)
     if shift.status != Shift.Status.OPEN:
         raise ShiftNotOpen("This shift is closed already.")
     figures = _shift_figures(shift)
@@ -338,7 +338,13 @@ def sale_checkout(
             locked_products=products,
         )
         _number_sale(sale)
-        transaction.on_commit(partial(analytics_refresh_schedule, days=[local_day(created_at)]))
+        transaction.on_commit(
+            partial(
+                analytics_refresh_schedule,
+                schema_name=connection.schema_name,
+                days=[local_day(created_at)],
+            )
+        )
     # The caller serializes the sale as written, without reading it back.
     sale._prefetched_objects_cache = {"lines": sale_lines, "payments": sale_payments}
     return sale
@@ -457,7 +463,11 @@ def sale_refund(
                 total_spent=F("total_spent") - total
             )
         transaction.on_commit(
-            partial(analytics_refresh_schedule, days=[local_day(refund.created_at)])
+            partial(
+                analytics_refresh_schedule,
+                schema_name=connection.schema_name,
+                days=[local_day(refund.created_at)],
+            )
         )
     refund._prefetched_objects_cache = {"lines": refund_lines}
     return refund

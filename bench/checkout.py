@@ -34,6 +34,7 @@ from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.services import product_create, stock_adjust  # noqa: E402
+from config.celery import app as celery_app  # noqa: E402
 from sales.services import shift_open  # noqa: E402
 from stores.models import User  # noqa: E402
 from stores.services import store_signup  # noqa: E402
@@ -196,6 +197,7 @@ def main() -> None:  # noqa: PLR0915 - one straight script
             server.wait(timeout=30)
         store.delete(force_drop=True)
         owner.delete()
+        _drop_queued_tasks()
 
     read_rate = reads_ok / args.seconds
     sale_rate = sales_ok / args.seconds
@@ -217,6 +219,12 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     print(
         f"  checkout / read = {ratio:.2f} (floor: 0.50) {'OK' if ratio >= 0.5 else 'BELOW FLOOR'}"
     )
+
+
+def _drop_queued_tasks() -> None:
+    """The analytics refreshes the run queued are for a store that is gone now."""
+    with celery_app.connection_for_write() as broker:
+        broker.default_channel.queue_purge("celery")
 
 
 def _database_url() -> str:

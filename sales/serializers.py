@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from config.fields import PlainDecimalField
+from config.serializers import LeanSerializer
 from sales.models import (
     PaymentMethod,
     Refund,
@@ -71,7 +72,7 @@ class ShiftSerializer(serializers.ModelSerializer):
 # --- Sales ----------------------------------------------------------------------------------
 
 
-class CheckoutLineSerializer(serializers.Serializer):
+class CheckoutLineSerializer(LeanSerializer):
     product = serializers.IntegerField(min_value=1)
     quantity = PlainDecimalField(**QUANTITY, min_value=Decimal("0.001"))
     discount = PlainDecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0.00"))
@@ -83,12 +84,12 @@ class CheckoutLineSerializer(serializers.Serializer):
     )
 
 
-class PaymentSerializer(serializers.Serializer):
+class PaymentSerializer(LeanSerializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     amount = PlainDecimalField(**MONEY, min_value=Decimal("0.01"))
 
 
-class CheckoutSerializer(serializers.Serializer):
+class CheckoutSerializer(LeanSerializer):
     register = serializers.IntegerField(min_value=1)
     customer = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
     lines = CheckoutLineSerializer(many=True, allow_empty=False, max_length=500)
@@ -96,7 +97,7 @@ class CheckoutSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class CashierSerializer(serializers.Serializer):
+class CashierSerializer(LeanSerializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
 
@@ -104,7 +105,7 @@ class CashierSerializer(serializers.Serializer):
 # The sale's answer is built on every checkout: plain serializers, not model introspection.
 
 
-class SaleLineSerializer(serializers.Serializer):
+class SaleLineSerializer(LeanSerializer):
     id = serializers.IntegerField(read_only=True)
     product = serializers.IntegerField(source="product_id", read_only=True)
     name = serializers.CharField(read_only=True)
@@ -118,12 +119,12 @@ class SaleLineSerializer(serializers.Serializer):
     refunded_quantity = PlainDecimalField(**QUANTITY, read_only=True)
 
 
-class SalePaymentSerializer(serializers.Serializer):
+class SalePaymentSerializer(LeanSerializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices, read_only=True)
     amount = PlainDecimalField(**MONEY, read_only=True)
 
 
-class SaleSerializer(serializers.Serializer):
+class SaleSerializer(LeanSerializer):
     id = serializers.IntegerField(read_only=True)
     number = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=Sale.Status.choices, read_only=True)

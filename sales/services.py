@@ -263,12 +263,14 @@ def sale_checkout(
 
     The statements issued do not grow with the number of lines: the shift, the products and the
     counter are each locked by one statement, and lines, payments and stock movements are
-    inserted in bulk.
+    inserted in bulk. No savepoint of its own (two statements fewer on the hot path): inside
+    another transaction, a refused sale dooms that transaction too, so a caller that goes on
+    after a refusal wraps the call in its own `transaction.atomic()`.
     """
     if not lines:
         raise ValidationError({"lines": ["A sale needs at least one line."]})
     store = current_store()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         shift_id = open_shift_shared(register_id=register_id)
         if shift_id is None:
             if not Register.objects.filter(pk=register_id).exists():

@@ -38,7 +38,10 @@ TABLES = {
 
 # Each figure's rows for the local days [first, last], from the sales of [start, end) (local
 # midnights as timestamps, so the created_at indexes serve). Only the first reads the sale
-# lines; the daily row is summed from the hourly and product rows just written.
+# lines; the daily row is summed from the hourly and product rows just written. Lines and
+# payments are also bounded by the batch's sale ids, so each batch reads only its own part of
+# them through the sale_id index instead of the whole table.
+BATCH_SALES = "WHERE b.created_at >= %(start)s AND b.created_at < %(end)s"
 FIGURES = (
     (
         "product",
@@ -49,6 +52,8 @@ FIGURES = (
                sum(CASE WHEN s.prices_include_tax THEN l.total ELSE l.total + l.tax_amount END)
           FROM {line} AS l JOIN {sale} AS s ON s.id = l.sale_id
          WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
+           AND l.sale_id BETWEEN (SELECT min(id) FROM {sale} AS b {batch})
+                             AND (SELECT max(id) FROM {sale} AS b {batch})
          GROUP BY 1, 2
         """,
     ),
@@ -72,6 +77,8 @@ FIGURES = (
             SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, p.method, p.amount
               FROM {payment} AS p JOIN {sale} AS s ON s.id = p.sale_id
              WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
+               AND p.sale_id BETWEEN (SELECT min(id) FROM {sale} AS b {batch})
+                                 AND (SELECT max(id) FROM {sale} AS b {batch})
             UNION ALL
             SELECT (created_at AT TIME ZONE %(tz)s)::date, 'cash', -change_due
               FROM {sale}
@@ -105,34 +112,22 @@ FIGURES = (
 )
 
 
-def _replace_statement(
+def _replace_statements(
     table: str, keys: tuple[str, ...], values: tuple[str, ...], select: str
-) -> str:
-    """One statement making the table's rows of [first, last] exactly the `select`'s rows.
-
-    Rows that are gone are deleted, new ones inserted, changed ones updated, and unchanged ones
-    left alone: a nightly rebuild of days that did not change writes little (only the daily
-    rows, which carry when they were generated, are always rewritten).
-    """
+) -> tuple[str, str]:
+    """The two statements making the table's rows of [first, last] exactly the `select`'s rows:
+    delete the range, insert it afresh (cheaper than comparing row by row with ON CONFLICT)."""
     # Built once at import from the constants above: no outside value reaches the SQL text.
     columns = ", ".join(keys + values)
-    same_key = " AND ".join(f"fresh.{key} = old.{key}" for key in keys)
-    return f"""
-        WITH fresh ({columns}) AS ({select.format(**TABLES)}),
-        gone AS (
-            DELETE FROM {TABLES[table]} AS old
-             WHERE old.date >= %(first)s AND old.date <= %(last)s
-               AND NOT EXISTS (SELECT 1 FROM fresh WHERE {same_key})
-        )
-        INSERT INTO {TABLES[table]} AS old ({columns}) SELECT {columns} FROM fresh
-        ON CONFLICT ({", ".join(keys)}) DO UPDATE
-           SET {", ".join(f"{value} = EXCLUDED.{value}" for value in values)}
-         WHERE ({", ".join(f"old.{value}" for value in values)})
-               IS DISTINCT FROM ({", ".join(f"EXCLUDED.{value}" for value in values)})
-    """  # noqa: S608
+    return (
+        f"DELETE FROM {TABLES[table]} WHERE date >= %(first)s AND date <= %(last)s",  # noqa: S608
+        f"INSERT INTO {TABLES[table]} ({columns}) {select.format(**TABLES, batch=BATCH_SALES)}",
+    )
 
 
-REPLACE_STATEMENTS = tuple(_replace_statement(*figure) for figure in FIGURES)
+REPLACE_STATEMENTS = tuple(
+    statement for figure in FIGURES for statement in _replace_statements(*figure)
+)
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -159,8 +154,14 @@ def analytics_days_rebuild(*, first: date, last: date) -> None:
         "generated_at": now(),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        # Enough memory to group a batch's lines without spilling to disk; this transaction only.
-        cursor.execute("SET LOCAL work_mem = %s", [settings.ANALYTICS_WORK_MEM])
+        # Enough memory to group a batch's lines without spilling to disk, and no wait for the
+        # WAL flush at commit: the rows are derived and rebuilt at will (this transaction only;
+        # it stays atomic either way).
+        cursor.execute(
+            "SELECT set_config('work_mem', %s, true), "
+            "set_config('synchronous_commit', 'off', true)",
+            [settings.ANALYTICS_WORK_MEM],
+        )
         for statement in REPLACE_STATEMENTS:
             cursor.execute(statement, params)
 

@@ -4,7 +4,6 @@ import os
 import sys
 from pathlib import Path
 
-
 BENCH_BROKER = "redis://127.0.0.1:6379/13"
 
 

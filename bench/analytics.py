@@ -47,7 +47,7 @@ FILL = [
                             discount_total, tax_total, total, paid_total, change_due,
                             refunded_total, prices_include_tax, note, created_at)
     SELECT n, 'completed', 1, 1, %(user)s, 30, 0, 5, 30, 40, 10, 0, true, '',
-           now() - (n %% %(days)s) * interval '1 day' - (n %% 1440) * interval '1 minute'
+           now() - %(days)s * interval '1 day' + n * (%(days)s * interval '1 day') / %(sales)s
       FROM generate_series(1, %(sales)s) AS n
     """,
     """

@@ -40,7 +40,7 @@ from stores.models import User  # noqa: E402
 from stores.services import store_signup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCTS = 40
+PRODUCTS = 200
 STATEMENT_FLOOR = 20
 
 
@@ -110,7 +110,7 @@ def main() -> None:  # noqa: PLR0915 - one straight script
                 product = product_create(
                     name=f"Product {number}",
                     sku=f"SKU-{number}",
-                    price=Decimal("1.99") + number,
+                    price=Decimal("1.99") + number % 50,
                     tax_rate=Decimal("20.00"),
                 )
                 stock_adjust(
@@ -130,7 +130,7 @@ def main() -> None:  # noqa: PLR0915 - one straight script
             return {
                 "register": 1,
                 "lines": [{"product": pk, "quantity": "1"} for pk in chosen],
-                "payments": [{"method": "cash", "amount": "2000.00"}],
+                "payments": [{"method": "cash", "amount": "10000.00"}],
             }
 
         client.get("/api/catalog/products/1/")  # warm caches

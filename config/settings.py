@@ -274,6 +274,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+# Empty store schemas kept ready, so a signup renames one instead of creating tables.
+STORE_SPARE_SCHEMAS = env.int("STORE_SPARE_SCHEMAS", default=3)
 ANALYTICS_NIGHTLY_WINDOW_SECONDS = env.int("ANALYTICS_NIGHTLY_WINDOW_SECONDS", default=3 * 3600)
 # work_mem for a rebuild's transaction: its GROUP BYs stay in memory instead of spilling.
 ANALYTICS_WORK_MEM = env.str("ANALYTICS_WORK_MEM", default="64MB")

@@ -9,5 +9,8 @@ for throttle in ("THROTTLE_SIGNUP", "THROTTLE_LOGIN", "THROTTLE_ANON", "THROTTLE
 
 from config.settings import *  # noqa: E402, F403
 
+# No spare schemas made after each committed signup; the tests of the pool set their own.
+STORE_SPARE_SCHEMAS = 0
+
 # Hashing strength is not under test; the hashers' own tests cover them.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -123,3 +123,26 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.store} as {self.role}"
+
+
+class SpareSchema(models.Model):
+    """An empty store schema, migrated ahead of time, waiting to be renamed for a new store."""
+
+    name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateStatement(models.Model):
+    """The statements that built the template schema, in order; replayed to make a store schema.
+
+    Position 0 names the migration state the script has reached.
+    """
+
+    position = models.PositiveIntegerField(primary_key=True)
+    sql = models.TextField()
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.sql[:60]}"

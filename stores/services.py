@@ -13,6 +13,7 @@ from stores import naming
 from stores.exceptions import AlreadyAMember, LastOwner
 from stores.lock_objects import owner_memberships_for_update
 from stores.models import Membership, Store, User
+from stores.provisioning import store_schema_create
 from stores.validators import validate_currency, validate_time_zone
 
 logger = logging.getLogger(__name__)
@@ -128,15 +129,15 @@ def store_onboard(
     store = _store_insert(
         name=name, currency=currency, timezone=timezone, prices_include_tax=prices_include_tax
     )
-    try:
-        store.create_schema(check_if_exists=False, verbosity=0)
-    finally:
-        # django-tenants leaves the connection in the new schema when a migration fails.
-        connection.set_schema_to_public()
+    how = store_schema_create(store=store)
+    transaction.on_commit(spares_refill_later)
     Membership.objects.create(user=owner, store=store, role=Membership.Role.OWNER)
     with tenant_context(store):
         register_create(name=MAIN_REGISTER_NAME)
-    logger.info("store onboarded", extra={"store": store.tenant_key, "schema": store.schema_name})
+    logger.info(
+        "store onboarded",
+        extra={"store": store.tenant_key, "schema": store.schema_name, "schema_from": how},
+    )
     return store
 
 
@@ -163,6 +164,16 @@ def store_signup(
         prices_include_tax=prices_include_tax,
     )
     return Signup(store=store, user=user)
+
+
+def spares_refill_later() -> None:
+    """Queue the refill of the spare schema pool; a broker outage only delays it."""
+    from stores.tasks import spares_refill  # noqa: PLC0415 - tasks import services' modules
+
+    try:
+        spares_refill.delay()
+    except Exception:  # the store is committed; the next signup or migrate_schemas refills
+        logger.exception("spare schema refill not queued")
 
 
 def _check_role(role: str | None) -> None:

@@ -15,11 +15,13 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from sales.models import Register
-from stores.models import Membership, Store, User
+from stores.models import Membership, Store, TemplateStatement, User
+from stores.provisioning import template_update
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 
 # Store schemas made, with every tenant table, once per test run; each test gives them rows.
 STORE_SCHEMAS = ("tenant_test_alpha", "tenant_test_beta", "tenant_test_gamma")
+TEMPLATE_SCRIPT: list[TemplateStatement] = []
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +29,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         for schema_name in STORE_SCHEMAS:
             Store(schema_name=schema_name).create_schema(check_if_exists=True, verbosity=0)
+        # As migrate_schemas leaves a deployment: signups replay the template's script.
+        template_update()
+        TEMPLATE_SCRIPT.extend(TemplateStatement.objects.order_by("position"))
 
 
 def tenant_tables(schema_name: str) -> list[str]:
@@ -83,11 +88,18 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_state() -> Iterator[None]:
-    """Every test starts in `public` with empty caches (tenant registry, throttles)."""
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts in `public` with empty caches (tenant registry, throttles), and with
+    the template's script, which a committing test's flush of the public tables removes."""
     caches["default"].clear()
     caches["shared"].clear()
     connection.set_schema_to_public()
+    uses_database = {"db", "transactional_db"} & set(request.fixturenames)
+    if uses_database:
+        # Set the database up now, as the test itself will (this fixture runs first).
+        request.getfixturevalue("transactional_db" if "transactional_db" in uses_database else "db")
+        if not TemplateStatement.objects.exists():
+            TemplateStatement.objects.bulk_create(TEMPLATE_SCRIPT)
     yield
     connection.set_schema_to_public()
 

@@ -464,6 +464,8 @@ def test_store_signup_failing_halfway_through_the_migrations_leaves_nothing_and_
         return apply_migration(self, state, migration, *args, **kwargs)
 
     monkeypatch.setattr(MigrationExecutor, "apply_migration", fail_halfway)
+    # the slow path: schemas made by migrations, as when no template is ready
+    monkeypatch.setattr("stores.provisioning.template_is_ready", lambda: False)
     before = onboarding_state()
 
     # when

@@ -432,6 +432,8 @@ def test_signup_failing_halfway_through_the_schema_migrations_leaves_nothing_beh
         return apply_migration(self, state, migration, *args, **kwargs)
 
     monkeypatch.setattr(MigrationExecutor, "apply_migration", fail_on_second)
+    # the slow path: schemas made by migrations, as when no template is ready
+    monkeypatch.setattr("stores.provisioning.template_is_ready", lambda: False)
     client = APIClient(raise_request_exception=False)
 
     # when

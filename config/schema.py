@@ -1,8 +1,16 @@
 """OpenAPI generation: the tenant header, the roles and the error answers of every operation."""
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 
 from stores.permissions import StoreRolePermission
+
+
+class KassaJWTScheme(SimpleJWTScheme):
+    """Kassa's JWT authentication (simplejwt's, naming the user in logs) is the `jwtAuth` scheme."""
+
+    target_class = "config.authentication.JWTAuthentication"
+
 
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 

@@ -59,6 +59,7 @@ TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "stores.User"
 
 MIDDLEWARE = [
+    "config.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "stores.middleware.TenantHeaderMiddleware",
@@ -171,7 +172,7 @@ def _rate(name: str, default: str) -> str | None:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "config.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -262,6 +263,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 CELERY_TIMEZONE = "UTC"
+# Workers log through LOGGING above, so their records carry the task's store too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # Fans out to every active store, spread over ANALYTICS_NIGHTLY_WINDOW_SECONDS.
     "analytics-nightly-rebuild": {
@@ -283,6 +286,16 @@ ANALYTICS_WORK_MEM = env.str("ANALYTICS_WORK_MEM", default="64MB")
 # --- Security (TLS usually ends at the proxy in front) ---------------------------------------
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# TLS ends at the proxy in front, which redirects to HTTPS and sends HSTS itself; set
+# SECURE_SSL_REDIRECT / SECURE_HSTS_SECONDS to have Kassa do either, and these checks apply.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for check, setting in (
+        ("security.W008", "SECURE_SSL_REDIRECT"),
+        ("security.W004", "SECURE_HSTS_SECONDS"),
+    )
+    if not env.str(setting, default="")
+]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -306,19 +319,27 @@ WHITENOISE_USE_FINDERS = True  # and straight from the apps before it
 
 # --- Logging --------------------------------------------------------------------------------
 
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")  # or "json": one object per line
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "config.logging.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[request=%(request_id)s store=%(store)s user=%(user)s] %(message)s"
+        },
+        "json": {"()": "config.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
     },
 }
-
-CSRF_FAILURE_VIEW = "config.views.csrf_failure"

@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+from config import logging as log_context
 from stores.exceptions import TenantNotFound, TenantRequired
 from stores.tenancy import store_for_tenant_key
 
@@ -63,6 +64,7 @@ class TenantHeaderMiddleware:
             request.tenant_error = TenantNotFound
             return
         request.store = request.tenant = store
+        log_context.store.set(store.tenant_key)
         connection.set_tenant(store)
         # Issue the one `SET search_path` of this request now, in autocommit: a SET made inside a
         # transaction or savepoint that is later rolled back would silently revert.

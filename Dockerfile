@@ -28,4 +28,4 @@ RUN SECRET_KEY=build-only-not-a-secret \
 USER kassa
 EXPOSE 8000
 
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]

@@ -20,7 +20,7 @@ install: $(INSTALLED)
 
 run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate_schemas --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo_store
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --stores 1 --products 40 --sales 200
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
 test: install lint
@@ -48,3 +48,6 @@ clean:
 
 bench: install
 	$(BIN)/python bench/foundation.py
+	$(BIN)/python bench/checkout.py
+	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/operations.py

@@ -72,7 +72,7 @@ def analytics_refresh_day(day: str) -> None:
 def analytics_nightly_rebuild() -> int:
     """Fan out: each active store's yesterday and today are rebuilt, spread over a window.
 
-    Runs in public. Each store's job starts at an offset taken from its id, so thousands of
+    Runs in public. Each store's job starts at an offset taken from its schema name, so thousands of
     stores do not hit the database in the same second. Stores still being created are not
     visible here until their onboarding commits; inactive stores are skipped.
     """

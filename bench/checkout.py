@@ -35,6 +35,7 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.services import product_create, stock_adjust  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
+from config.database import database_url  # noqa: E402
 from sales.services import shift_open  # noqa: E402
 from stores.models import User  # noqa: E402
 from stores.services import store_signup  # noqa: E402
@@ -141,7 +142,8 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(settings.DATABASES["default"]),
+            "GUNICORN_ACCESS_LOG": "",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
         }
         server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
@@ -149,6 +151,8 @@ def main() -> None:  # noqa: PLR0915 - one straight script
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                "config/gunicorn.py",
                 "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
@@ -225,15 +229,6 @@ def _drop_queued_tasks() -> None:
     """The analytics refreshes the run queued are for a store that is gone now."""
     with celery_app.connection_for_write() as broker:
         broker.default_channel.queue_purge("celery")
-
-
-def _database_url() -> str:
-    database = settings.DATABASES["default"]
-    host = database.get("HOST") or ""
-    return (
-        f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@"
-        f"{host.replace('/', '%2F')}:{database.get('PORT') or 5432}/{database['NAME']}"
-    )
 
 
 def _wait_for(port: int) -> None:

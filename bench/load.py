@@ -37,6 +37,7 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 from catalog.models import Product  # noqa: E402
 from catalog.services import product_create, stock_adjust  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
+from config.database import database_url  # noqa: E402
 from customers.services import customer_create  # noqa: E402
 from sales.models import Sale  # noqa: E402
 from sales.services import shift_open  # noqa: E402
@@ -172,14 +173,10 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    database = settings.DATABASES["default"]
     environment = {
         **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@"
-            f"{(database.get('HOST') or '').replace('/', '%2F')}:{database.get('PORT') or 5432}/"
-            f"{database['NAME']}"
-        ),
+        "DATABASE_URL": database_url(settings.DATABASES["default"]),
+        "GUNICORN_ACCESS_LOG": "",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
     }
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
@@ -187,6 +184,8 @@ def main() -> None:  # noqa: PLR0915 - one straight script
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "config/gunicorn.py",
             "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",

@@ -36,11 +36,10 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         saved = getattr(getattr(record, "request", None), "log_context", None)
-        record.request_id, record.store, record.user = saved or (
-            request_id.get(),
-            store.get(),
-            user.get(),
-        )
+        values = saved or (request_id.get(), store.get(), user.get())
+        for name, value in zip(("request_id", "store", "user"), values, strict=True):
+            if not hasattr(record, name):  # a value given with `extra=` is kept
+                setattr(record, name, value)
         return True
 
 

@@ -48,6 +48,8 @@ class KassaAutoSchema(AutoSchema):
         if self._is_store_scoped():
             errors["403"] = "`not_a_member`, or `permission_denied` for this role."
             errors["404"] = "`tenant_not_found`, or no such object in this store."
+        elif self._is_list_view() and getattr(self.view, "pagination_class", None):
+            errors["404"] = "No such page."
         if getattr(self.view, "throttle_classes", None):
             errors["429"] = "Too many requests; see `Retry-After`."
         for code, description in getattr(self.view, "error_responses", {}).items():

@@ -107,6 +107,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
+# Required behind PgBouncer in transaction mode (see docs/scaling.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # BigAutoField from the first migration keeps the Citus scale-out path open
 # (docs/architecture.md, "Scale-out").
@@ -257,7 +261,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long rebuilds must not be redelivered to a second worker while the first still runs them.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 7200)}
+# Longer than any job and than the nightly window (tasks waiting for their countdown are
+# unacknowledged meanwhile), so Redis never hands one to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=43200)
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request that queues a task (a sale's analytics refresh) must not hang on a dead broker.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
@@ -343,3 +351,5 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"

@@ -6,6 +6,7 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -80,6 +81,7 @@ def _error(detail: str, code: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code}, status=status)
 
 
+@csrf_exempt  # an unknown URL is a 404 whatever the method; there is nothing to protect
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     detail = "Not found."
     if not request.path.endswith("/"):

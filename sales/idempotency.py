@@ -90,8 +90,12 @@ def idempotent(*, key: str | None, scope: str, body: Any) -> Iterator[Claim]:
         stored = IdempotencyKey.objects.get(key=key, scope=scope)
         if stored.created_at < now() - KEY_LIFETIME:  # expired: the key is free again
             stored.delete()
-            yield Claim(key=key, scope=scope, _row_id=_claim(key=key, scope=scope, digest=digest))
-            return
+            row_id = _claim(key=key, scope=scope, digest=digest)
+            if row_id is not None:
+                yield Claim(key=key, scope=scope, _row_id=row_id)
+                return
+            # A concurrent retry freed and claimed it first, and has committed: answer as it.
+            stored = IdempotencyKey.objects.get(key=key, scope=scope)
         if stored.request_hash != digest:
             raise IdempotencyKeyReused
         yield Claim(

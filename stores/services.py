@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import tenant_context
 
+from analytics.tasks import analytics_rebuild_enqueue
 from sales.services import MAIN_REGISTER_NAME, register_create
 from stores import naming
 from stores.exceptions import AlreadyAMember, LastOwner
@@ -267,8 +268,13 @@ def store_update(
             validate_time_zone(changes["timezone"])
         except ValidationError as error:
             raise ValidationError({"timezone": error.messages}) from error
+    moved_days = "timezone" in changes and changes["timezone"] != store.timezone
     for field, value in changes.items():
         setattr(store, field, value)
     if changes:
         store.save(update_fields=list(changes))
+    if moved_days:
+        # Every sale's local day may have moved: rebuild the store's analytics in the background.
+        with tenant_context(store):
+            analytics_rebuild_enqueue(date_from=None, date_to=None, user=None)
     return store

@@ -18,23 +18,21 @@ from analytics.models import DailySales
 from analytics.tasks import analytics_rebuild_job
 from catalog.services import product_create, stock_adjust
 from config.celery import app as celery_app
+from config.database import database_url
 from jobs.models import Job
 from jobs.services import job_create
 from sales.services import LineInput, PaymentInput, sale_checkout, shift_open
 from tests.conftest import StoreWithStaff, access_token, make_store
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def url_of_the_test_database() -> str:
+    """The test database, for the processes the tests start."""
+    return database_url(connection.settings_dict)
+
+
 WAIT_SECONDS = 60
-
-
-def _database_url() -> str:
-    settings = connection.settings_dict
-    host = (settings.get("HOST") or "").replace("/", "%2F")
-    password = settings.get("PASSWORD") or ""
-    return (
-        f"postgres://{settings['USER']}:{password}@{host}:{settings.get('PORT') or 5432}/"
-        f"{settings['NAME']}"
-    )
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +41,7 @@ def celery_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> I
     broker = redis_url.rsplit("/", 1)[0] + "/14"
     redis.Redis.from_url(broker).flushdb()
     with django_db_blocker.unblock():
-        database_url = _database_url()
+        database_url = url_of_the_test_database()
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",

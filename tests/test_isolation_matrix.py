@@ -120,7 +120,10 @@ def store_scoped_operations() -> tuple[Operation, ...]:
             continue
         actions = getattr(callback, "actions", None)
         if actions:  # a viewset: the router mapped methods to actions
-            methods = {method.upper(): action for method, action in actions.items()}
+            # DRF adds HEAD (a GET without a body) to this mapping on a view's first request.
+            methods = {
+                method.upper(): action for method, action in actions.items() if method != "head"
+            }
         else:
             methods = {
                 method.upper(): None for method in HTTP_METHODS if hasattr(view_class, method)

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.test import Client
 from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -403,3 +404,27 @@ def test_oversized_body_is_a_json_400(api_client: APIClient, db: None, settings)
     assert response.status_code == 400
     assert_json(response)
     assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "post", "patch"])
+def test_an_unknown_url_is_a_json_404_for_every_method(
+    api_client: APIClient, db: None, method: str
+) -> None:
+    # when: no CSRF token either, as API clients never send one
+    response = getattr(api_client, method)("/api/sales/registers/1.5e-3/")
+
+    # then
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_csrf_failure_is_json(db: None) -> None:
+    # given a session-authenticated form post without its token (only Django views see CSRF)
+    client = Client(enforce_csrf_checks=True)
+
+    # when
+    response = client.post("/admin/login/", {"username": "x", "password": "y"})
+
+    # then
+    assert response.status_code == 403
+    assert response.json() == {"detail": "CSRF verification failed.", "code": "csrf_failed"}

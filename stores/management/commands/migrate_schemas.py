@@ -23,11 +23,12 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.db import connection, connections
+from django.db.migrations.recorder import MigrationRecorder
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors.base import run_migrations
 
 from stores import provisioning
-from stores.migration_state import schemas_behind
+from stores.migration_state import expected_migrations, schemas_behind
 from stores.provisioning import provisioned_schema_names
 
 # Options that ask for django-tenants' full behaviour rather than "bring every store up".
@@ -78,7 +79,10 @@ class Command(MigrateSchemasCommand):
             sys.exit(1)
 
     def _check(self, options: dict) -> None:
-        behind = schemas_behind(provisioned_schema_names())
+        connection.set_schema_to_public()
+        public_applied = set(MigrationRecorder(connection).applied_migrations())
+        behind = ["public"] if not expected_migrations() <= public_applied else []
+        behind += schemas_behind(provisioned_schema_names())
         if behind:
             raise CommandError(f"{len(behind)} schema(s) behind: {', '.join(behind[:20])}")
         self.stdout.write("Every store schema is up to date.")

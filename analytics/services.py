@@ -243,7 +243,8 @@ def analytics_refresh_schedule(*, schema_name: str, days: Iterable[date]) -> Non
                     headers={"_schema_name": schema_name},
                 )
             except Exception:  # a broker outage must not fail a sale that is already committed
-                marks.delete(mark)
+                # The mark stays until it expires: the sales meanwhile do not each wait on the
+                # dead broker; the first sale after it retries, and the nightly rebuild repairs.
                 logger.exception("analytics refresh not queued", extra={"day": day.isoformat()})
 
 

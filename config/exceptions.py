@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -23,6 +24,14 @@ class DomainError(exceptions.APIException):
         self.extra = dict(extra or {})
 
 
+class ServiceUnavailable(DomainError):
+    """The database went away (restart, failover) or gave up on a lock: try again shortly."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is briefly unavailable; try again."
+    default_code = "service_unavailable"
+
+
 class Conflict(DomainError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
@@ -39,10 +48,16 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # Nothing was written (the request's transaction is rolled back); a retry is safe,
+        # and with an Idempotency-Key a checkout retried after this is still made once.
+        exc = ServiceUnavailable()
 
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, ServiceUnavailable):
+        response["Retry-After"] = "1"
 
     if isinstance(exc, exceptions.APIException) and not isinstance(exc, exceptions.ValidationError):
         detail = exc.detail

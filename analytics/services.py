@@ -159,8 +159,11 @@ def analytics_days_rebuild(*, first: date, last: date) -> None:
         # it stays atomic either way).
         cursor.execute(
             "SELECT set_config('work_mem', %s, true), "
-            "set_config('synchronous_commit', 'off', true)",
-            [settings.ANALYTICS_WORK_MEM],
+            "set_config('synchronous_commit', 'off', true), "
+            # One rebuild at a time per store: a day refresh and a nightly or requested rebuild
+            # of the same days would otherwise insert the same rows side by side.
+            "pg_advisory_xact_lock(hashtext(%s))",
+            [settings.ANALYTICS_WORK_MEM, f"kassa.analytics:{connection.schema_name}"],
         )
         for statement in REPLACE_STATEMENTS:
             cursor.execute(statement, params)

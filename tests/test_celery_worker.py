@@ -1,6 +1,7 @@
 """Celery for real: a `celery -A config worker` process, Redis as the broker, committed stores."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -8,6 +9,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from django.db import connection
@@ -194,3 +196,77 @@ def test_two_stores_jobs_in_one_worker_never_mix(broker):
         assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
             (1, Decimal("297.00"))
         ]
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_a_worker_killed_mid_job_has_the_job_run_again(redis_url, monkeypatch):
+    """acks_late + reject_on_worker_lost: the job's message goes back to the queue and the
+    next worker process runs it; it is never left "running"."""
+    broker = redis_url.rsplit("/", 1)[0] + "/12"
+    redis.Redis.from_url(broker).flushdb()
+    staffed = make_store("tenant_test_alpha", name="Killed Worker Store")
+    sell(staffed, "3.00")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+            "--hostname=kassa-kill-test@%h",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SECRET_KEY": os.environ.get(
+                "SECRET_KEY", "test-only-secret-key-for-the-celery-worker"
+            ),
+            "DATABASE_URL": url_of_the_test_database(),
+            "CELERY_BROKER_URL": broker,
+            "CONN_MAX_AGE": "0",
+        },
+    )
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", broker)
+    _forget_broker_connections()
+    blocker = psycopg.connect(url_of_the_test_database(), autocommit=False)
+    try:
+        # The job will wait on this lock, so the worker can be killed while it runs.
+        blocker.execute(
+            f'LOCK TABLE "{staffed.store.schema_name}".analytics_dailyproductsales '
+            "IN ACCESS EXCLUSIVE MODE"
+        )
+        with tenant_context(staffed.store):
+            job = job_create(kind="analytics.rebuild", params={}, requested_by=None)
+            analytics_rebuild_job.apply_async(kwargs={"job_id": job.pk})
+        wait_for(lambda: job_status(staffed, job.pk).status == "running", "the job to start")
+
+        # The pool's process running the job (Linux lists a process's children here).
+        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+        for child in children:
+            os.kill(int(child), signal.SIGKILL)
+        # The new worker process takes the job again and waits on the same lock.
+        wait_for(lambda: job_status(staffed, job.pk).attempts == 2, "the job to be run again")
+        blocker.rollback()
+
+        wait_for(lambda: job_status(staffed, job.pk).finished_at is not None, "the job to finish")
+        finished = job_status(staffed, job.pk)
+        assert finished.status == "succeeded", finished.error
+    finally:
+        blocker.close()
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+        _forget_broker_connections()
+    assert job_status(staffed, job.pk).attempts == 2

@@ -12,11 +12,7 @@ number of lines. Runs against DATABASE_URL (or the embedded PostgreSQL); removes
 import argparse
 import http.client
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
 from decimal import Decimal
@@ -36,6 +32,7 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 from catalog.services import product_create, stock_adjust  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 from config.database import database_url  # noqa: E402
+from config.serving import gunicorn  # noqa: E402
 from sales.services import shift_open  # noqa: E402
 from stores.models import User  # noqa: E402
 from stores.services import store_signup  # noqa: E402
@@ -43,12 +40,6 @@ from stores.services import store_signup  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 200
 STATEMENT_FLOOR = 20
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def count_statements(client: APIClient, body: dict) -> int:
@@ -94,7 +85,7 @@ def drive(
     return ok, errors, latencies
 
 
-def main() -> None:  # noqa: PLR0915 - one straight script
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
@@ -103,7 +94,6 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     owner, _ = User.objects.get_or_create(email="bench-checkout@bench.kassa.local")
     signup = store_signup(user=owner, name="Bench Checkout", currency="EUR", timezone="UTC")
     store = signup.store
-    server = None
     try:
         with tenant_context(store):
             product_ids = []
@@ -138,35 +128,6 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         one_line = count_statements(client, checkout_body(1))
         twenty_lines = count_statements(client, checkout_body(20))
 
-        port = free_port()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(settings.DATABASES["default"]),
-            "GUNICORN_ACCESS_LOG": "",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        }
-        server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "config/gunicorn.py",
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        _wait_for(port)
         headers = {
             "Authorization": f"Bearer {access}",
             "X-Tenant-Key": store.tenant_key,
@@ -188,17 +149,15 @@ def main() -> None:  # noqa: PLR0915 - one straight script
             response.read()
             return response.status
 
-        drive(port, headers, read, 1.0, args.clients)  # warm every worker
-        reads_ok, reads_failed, read_latencies = drive(
-            port, headers, read, args.seconds, args.clients
-        )
-        sales_ok, sales_failed, sale_latencies = drive(
-            port, headers, checkout, args.seconds, args.clients
-        )
+        with gunicorn({"DATABASE_URL": database_url(settings.DATABASES["default"])}) as port:
+            drive(port, headers, read, 1.0, args.clients)  # warm every worker
+            reads_ok, reads_failed, read_latencies = drive(
+                port, headers, read, args.seconds, args.clients
+            )
+            sales_ok, sales_failed, sale_latencies = drive(
+                port, headers, checkout, args.seconds, args.clients
+            )
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
         store.delete(force_drop=True)
         owner.delete()
         _drop_queued_tasks()
@@ -229,15 +188,6 @@ def _drop_queued_tasks() -> None:
     """The analytics refreshes the run queued are for a store that is gone now."""
     with celery_app.connection_for_write() as broker:
         broker.default_channel.queue_purge("celery")
-
-
-def _wait_for(port: int) -> None:
-    for _ in range(100):
-        with socket.socket() as attempt:
-            if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
 
 
 def _ms(latencies: list[float], fraction: float) -> str:

@@ -13,10 +13,7 @@ lines and payments. Runs on DATABASE_URL (or the embedded PostgreSQL); removes i
 import argparse
 import http.client
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -38,6 +35,7 @@ from catalog.models import Product  # noqa: E402
 from catalog.services import product_create, stock_adjust  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 from config.database import database_url  # noqa: E402
+from config.serving import gunicorn  # noqa: E402
 from customers.services import customer_create  # noqa: E402
 from sales.models import Sale  # noqa: E402
 from sales.services import shift_open  # noqa: E402
@@ -161,7 +159,7 @@ def check_invariants(stores: list[dict]) -> list[str]:
     return problems
 
 
-def main() -> None:  # noqa: PLR0915 - one straight script
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stores", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
@@ -170,66 +168,33 @@ def main() -> None:  # noqa: PLR0915 - one straight script
 
     owner, _ = User.objects.get_or_create(email="bench-load@bench.kassa.local")
     stores = [make_store(number, owner) for number in range(args.stores)]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url(settings.DATABASES["default"]),
-        "GUNICORN_ACCESS_LOG": "",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "config/gunicorn.py",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=environment,
-    )
     latencies: dict[str, list[float]] = defaultdict(list)
     statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     lock = threading.Lock()
     try:
-        for _ in range(100):
-            with socket.socket() as attempt:
-                if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        deadline = time.perf_counter() + args.seconds
+        with gunicorn({"DATABASE_URL": database_url(settings.DATABASES["default"])}) as port:
+            deadline = time.perf_counter() + args.seconds
 
-        def run(number: int) -> None:
-            till = Till(port, stores[number % len(stores)], random.Random(1000 + number))
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                kind, status = till.step()
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies[kind].append(elapsed)
-                    statuses[kind][status] += 1
-            till.conn.close()
+            def run(number: int) -> None:
+                till = Till(port, stores[number % len(stores)], random.Random(1000 + number))
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    kind, status = till.step()
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        latencies[kind].append(elapsed)
+                        statuses[kind][status] += 1
+                till.conn.close()
 
-        threads = [threading.Thread(target=run, args=(number,)) for number in range(args.clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+            threads = [
+                threading.Thread(target=run, args=(number,)) for number in range(args.clients)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         problems = check_invariants(stores)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         for entry in stores:
             entry["store"].delete(force_drop=True)
         owner.delete()

@@ -7,10 +7,7 @@ connection and refuses new ones for a while, as a restart or a failover does.
 import contextlib
 import http.client
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -28,6 +25,7 @@ from catalog.models import Product
 from catalog.services import product_create, stock_adjust
 from config.celery import app as celery_app
 from config.database import database_url
+from config.serving import gunicorn
 from sales.models import Sale
 from sales.services import shift_open
 from tests.conftest import StoreWithStaff, access_token, make_store
@@ -106,44 +104,20 @@ def _shop() -> tuple[StoreWithStaff, int]:
 def test_a_database_outage_under_load_loses_nothing_and_the_service_recovers():
     staffed, product_id = _shop()
     proxy = CuttableProxy()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     through_proxy = {
         **connection.settings_dict,
         "HOST": "127.0.0.1",
         "PORT": proxy.port,
         "OPTIONS": {},
     }
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "config/gunicorn.py",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "2",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "SECRET_KEY": settings.SECRET_KEY,
-            "DATABASE_URL": database_url(through_proxy),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "CONN_MAX_AGE": "60",  # persistent connections: the ones a restart breaks
-            "DB_CONNECT_TIMEOUT": "2",
-            "THROTTLE_USER": "off",
-            "GUNICORN_ACCESS_LOG": "",
-            "STORE_SPARE_SCHEMAS": "0",
-        },
-    )
+    environment = {
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url(through_proxy),
+        "CONN_MAX_AGE": "60",  # persistent connections: the ones a restart breaks
+        "DB_CONNECT_TIMEOUT": "2",
+        "THROTTLE_USER": "off",
+        "STORE_SPARE_SCHEMAS": "0",
+    }
     answers: list[tuple[float, int, str, float]] = []
     outcomes: dict[str, int] = {}
     lock = threading.Lock()
@@ -189,12 +163,8 @@ def test_a_database_outage_under_load_loses_nothing_and_the_service_recovers():
                 outcomes[key] = status
             time.sleep(0.05)
 
-    try:
-        for _ in range(100):
-            with socket.socket() as attempt:
-                if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+    with gunicorn(environment, threads=2) as port:
+        started = time.monotonic()
         tills = [threading.Thread(target=till) for _ in range(4)]
         for thread in tills:
             thread.start()
@@ -204,9 +174,6 @@ def test_a_database_outage_under_load_loses_nothing_and_the_service_recovers():
         proxy.restore()
         for thread in tills:
             thread.join()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     statuses = {status for _, status, _, _ in answers}
     assert statuses <= {201, 500, 503}, answers

@@ -7,10 +7,8 @@ headers and bodies that match the schema) must all pass. Bounded for CI by `SCHE
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from django.conf import settings
 from django_tenants.utils import tenant_context
 
 from catalog.services import category_create, product_create, stock_adjust
+from config.serving import gunicorn
 from customers.services import customer_create
 from sales.services import LineInput, PaymentInput, sale_checkout, shift_open
 from tests.conftest import access_token, make_store
@@ -29,12 +28,6 @@ CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance,response_headers_conformance"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.usefixtures("committed_stores")
@@ -61,14 +54,9 @@ def test_the_api_conforms_to_its_schema():
             lines=[LineInput(product_id=product.pk, quantity=Decimal("2"))],
             payments=[PaymentInput(method="cash", amount=Decimal("5.00"))],
         )
-    port = _free_port()
     environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": settings.SECRET_KEY,  # the tokens are signed with it
         "DATABASE_URL": url_of_the_test_database(),
-        "GUNICORN_ACCESS_LOG": "",
-        "ALLOWED_HOSTS": "127.0.0.1",
         "THROTTLE_SIGNUP": "off",
         "THROTTLE_LOGIN": "off",
         "THROTTLE_ANON": "off",
@@ -76,30 +64,7 @@ def test_the_api_conforms_to_its_schema():
         "CONN_MAX_AGE": "0",
         "STORE_SPARE_SCHEMAS": "0",
     }
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "config/gunicorn.py",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=environment,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as attempt:
-                if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+    with gunicorn(environment, threads=1) as port:
         run = subprocess.run(  # noqa: S603 - the installed schemathesis, fixed arguments
             [
                 str(Path(sys.executable).parent / "schemathesis"),
@@ -122,15 +87,12 @@ def test_the_api_conforms_to_its_schema():
                 "2",
             ],
             cwd=ROOT,
-            env=environment,
+            env={**os.environ, **environment},
             capture_output=True,
             text=True,
             timeout=600,
             check=False,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert " generated, " in run.stdout, run.stdout[-2000:]

@@ -120,7 +120,7 @@ def shift_open(*, register_id: int, opening_cash: Decimal, user: User) -> Shift:
         raise ShiftAlreadyOpen from error
 
 
-def _shift_figures(shift: Shift) -> dict:
+def shift_figures(shift: Shift) -> dict:
     """The Z report's figures of a shift, from its sales, payments and refunds."""
     sales = Sale.objects.filter(shift=shift).aggregate(
         count=Count("id"), change=Sum("change_due", default=ZERO)
@@ -154,7 +154,7 @@ def shift_close(*, shift: Shift, counted_cash: Decimal, user: User) -> Shift:
     shift = shift_for_closing(shift=shift)
     if shift.status != Shift.Status.OPEN:
         raise ShiftNotOpen("This shift is closed already.")
-    figures = _shift_figures(shift)
+    figures = shift_figures(shift)
     for field, value in figures.items():
         setattr(shift, field, value)
     shift.status = Shift.Status.CLOSED

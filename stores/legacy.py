@@ -79,7 +79,7 @@ from config.exceptions import DomainError
 from config.money import ZERO, quantize_money
 from customers.models import Customer
 from sales.models import Counter, PaymentMethod, Register, Sale, SaleLine, SalePayment, Shift
-from sales.services import MAIN_REGISTER_NAME, SALE_COUNTER, _shift_figures
+from sales.services import MAIN_REGISTER_NAME, SALE_COUNTER, shift_figures
 from stores.models import Membership, Store, User
 
 logger = logging.getLogger(__name__)
@@ -667,7 +667,7 @@ def _write_sales(*, plan: _Plan) -> list[tuple[str, int, int]]:
         if planned.sale.total > 0  # a payment is of something (amount > 0)
     )
 
-    figures = _shift_figures(shift)  # the Z report, as closing the shift would fix it
+    figures = shift_figures(shift)  # the Z report, as closing the shift would fix it
     for name, value in figures.items():
         setattr(shift, name, value)
     shift.counted_cash, shift.difference = figures["expected_cash"], ZERO

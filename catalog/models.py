@@ -3,11 +3,12 @@
 from decimal import Decimal
 from typing import ClassVar
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+
+from stores.models import user_reference
 
 ZERO = Decimal("0")
 
@@ -110,15 +111,7 @@ class StockMovement(models.Model):
     refund = models.ForeignKey(
         "sales.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
     )
-    # Users live in public. No database constraint: Django's deletion collector cannot see into
-    # store schemas, and people who have acted in a store are deactivated, never deleted.
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    created_by = user_reference(null=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:

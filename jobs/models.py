@@ -2,9 +2,10 @@
 
 from typing import ClassVar
 
-from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
+
+from stores.models import user_reference
 
 
 class Job(models.Model):
@@ -23,15 +24,7 @@ class Job(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
-    # Users live in public; see catalog.models.StockMovement.created_by for why no constraint.
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    requested_by = user_reference(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,6 @@
 from decimal import Decimal
 from typing import ClassVar
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -11,6 +10,7 @@ from django.utils.timezone import now
 
 from catalog.models import Product
 from customers.models import Customer
+from stores.models import user_reference
 
 ZERO = Decimal("0.00")
 
@@ -21,18 +21,6 @@ def _money(**options: object) -> models.DecimalField:
 
 def _quantity(**options: object) -> models.DecimalField:
     return models.DecimalField(max_digits=12, decimal_places=3, **options)
-
-
-def _user(**options: object) -> models.ForeignKey:
-    # Users live in public. No database constraint: Django's deletion collector cannot see into
-    # store schemas, and people who have acted in a store are deactivated, never deleted.
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        **options,
-    )
 
 
 class PaymentMethod(models.TextChoices):
@@ -64,10 +52,10 @@ class Shift(models.Model):
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="shifts")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
-    opened_by = _user()
+    opened_by = user_reference()
     opened_at = models.DateTimeField(default=now)
     opening_cash = _money()
-    closed_by = _user(null=True, blank=True)
+    closed_by = user_reference(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     counted_cash = _money(null=True, blank=True)
     # The Z report, fixed when the shift closes.
@@ -115,7 +103,7 @@ class Sale(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="sales")
     shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="sales")
-    cashier = _user()
+    cashier = user_reference()
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
     )
@@ -201,7 +189,7 @@ class Refund(models.Model):
     restock = models.BooleanField(default=False)
     reason = models.CharField(max_length=500, blank=True, default="")
     total = _money()
-    created_by = _user()
+    created_by = user_reference()
     created_at = models.DateTimeField(default=now, db_index=True)
 
     class Meta:

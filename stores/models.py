@@ -9,6 +9,21 @@ from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
 
 
+def user_reference(**options: Any) -> models.ForeignKey:
+    """A store table's reference to a user (in public), without a database constraint.
+
+    Django's deletion collector cannot see into store schemas, and people who have acted in a
+    store are deactivated, never deleted; the column names who did what.
+    """
+    return models.ForeignKey(
+        "stores.User",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        **options,
+    )
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 

@@ -198,6 +198,10 @@ class StaffUpdateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
+# What the owner may change on the active store.
+STORE_SETTINGS = ("name", "timezone", "prices_include_tax", "allow_negative_stock")
+
+
 class CurrentStoreSerializer(serializers.ModelSerializer):
     """The active store. The owner may change its name, time zone and tax and stock settings."""
 
@@ -207,25 +211,5 @@ class CurrentStoreSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Store
-        fields = (
-            "id",
-            "name",
-            "slug",
-            "schema_name",
-            "tenant_key",
-            "currency",
-            "timezone",
-            "prices_include_tax",
-            "allow_negative_stock",
-            "is_active",
-            "created_at",
-        )
-        read_only_fields = (
-            "id",
-            "slug",
-            "schema_name",
-            "tenant_key",
-            "currency",
-            "is_active",
-            "created_at",
-        )
+        fields = (*StoreSerializer.Meta.fields, "allow_negative_stock", "is_active")
+        read_only_fields = tuple(set(fields) - set(STORE_SETTINGS))

@@ -36,6 +36,14 @@ class FailingApi(APIView):
         raise RuntimeError("a bug")
 
 
+class DatabaseGoneApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def get(self, request: Request) -> Response:
+        raise OperationalError("server closed the connection unexpectedly")
+
+
 def failing_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug")
 
@@ -50,6 +58,7 @@ def forbidden_view(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("api/test-failing-api/", FailingApi.as_view()),
+    path("api/test-database-gone/", DatabaseGoneApi.as_view()),
     path("test-failing-view/", failing_view),
     path("test-suspicious/", suspicious_view),
     path("test-forbidden/", forbidden_view),
@@ -428,3 +437,21 @@ def test_a_csrf_failure_is_json(db: None) -> None:
     # then
     assert response.status_code == 403
     assert response.json() == {"detail": "CSRF verification failed.", "code": "csrf_failed"}
+
+
+def test_a_database_error_in_a_view_is_a_json_503_with_retry_after(
+    failing_urls: None, db: None
+) -> None:
+    # given a view whose database goes away (a restart, a failover)
+    client = APIClient(raise_request_exception=False)
+
+    # when
+    response = client.get("/api/test-database-gone/")
+
+    # then: a retry is safe, and the client is told when
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "detail": "The service is briefly unavailable; try again.",
+        "code": "service_unavailable",
+    }

@@ -2,14 +2,15 @@
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Max, Min
-from django.db.models.functions import TruncDate
 from django.utils.timezone import now
 
 from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
@@ -36,14 +37,31 @@ TABLES = {
     "product": DailyProductSales._meta.db_table,
 }
 
-# Each figure's rows for the local days [first, last], from the sales of [start, end) (local
-# midnights as timestamps, so the created_at indexes serve). Only the first reads the sale
-# lines; the daily row is summed from the hourly and product rows just written. Lines and
-# payments are also bounded by the batch's sale ids, so each batch reads only its own part of
-# them through the sale_id index instead of the whole table.
-BATCH_SALES = "WHERE b.created_at >= %(start)s AND b.created_at < %(end)s"
+ANALYTICS_TABLES = tuple(TABLES[name] for name in ("daily", "daily_payment", "hourly", "product"))
+
+# A batch is the local days [first, last]: the sales of [start, end), local midnights as
+# timestamps so the created_at index serves. Its lines and payments are read through their
+# sale_id index, bounded by the batch's first and last sale ids, looked up first and passed as
+# values so the planner knows how many rows it is grouping.
+BATCH_SALE_IDS = (
+    # count(*) keeps PostgreSQL from answering min/max by walking the whole id index.
+    f"SELECT min(id), max(id), count(*) FROM {TABLES['sale']} "  # noqa: S608 - a constant
+    "WHERE created_at >= %(start)s AND created_at < %(end)s"
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One analytics table: its key and value columns, and the query of a batch's rows."""
+
+    table: str
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+    select: str
+
+
 FIGURES = (
-    (
+    Figure(
         "product",
         ("date", "product_id"),
         ("quantity", "revenue"),
@@ -52,33 +70,32 @@ FIGURES = (
                sum(CASE WHEN s.prices_include_tax THEN l.total ELSE l.total + l.tax_amount END)
           FROM {line} AS l JOIN {sale} AS s ON s.id = l.sale_id
          WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
-           AND l.sale_id BETWEEN (SELECT min(id) FROM {sale} AS b {batch})
-                             AND (SELECT max(id) FROM {sale} AS b {batch})
+           AND l.sale_id BETWEEN %(first_sale)s AND %(last_sale)s
          GROUP BY 1, 2
         """,
     ),
-    (
+    Figure(
         "hourly",
         ("date", "hour"),
         ("sales_count", "revenue"),
         """
-        SELECT (created_at AT TIME ZONE %(tz)s)::date,
-               extract(hour FROM created_at AT TIME ZONE %(tz)s)::smallint, count(*), sum(total)
-          FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
-         GROUP BY 1, 2
+        SELECT hour::date, extract(hour FROM hour)::smallint, count(*), sum(total)
+          FROM (SELECT date_trunc('hour', created_at AT TIME ZONE %(tz)s) AS hour, total
+                  FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s) AS sold
+         GROUP BY hour
         """,
     ),
-    (
+    Figure(
         "daily_payment",
         ("date", "method"),
         ("amount",),
+        # What each method took, cash net of the change given.
         """
         SELECT day, method, sum(amount) FROM (
             SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, p.method, p.amount
               FROM {payment} AS p JOIN {sale} AS s ON s.id = p.sale_id
              WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
-               AND p.sale_id BETWEEN (SELECT min(id) FROM {sale} AS b {batch})
-                                 AND (SELECT max(id) FROM {sale} AS b {batch})
+               AND p.sale_id BETWEEN %(first_sale)s AND %(last_sale)s
             UNION ALL
             SELECT (created_at AT TIME ZONE %(tz)s)::date, 'cash', -change_due
               FROM {sale}
@@ -87,47 +104,65 @@ FIGURES = (
         GROUP BY day, method
         """,
     ),
-    (
+    Figure(
         "daily",
         ("date",),
+        # generated_at differs on every run: a day's row is always rewritten, and says when its
+        # figures were last built. The sales and items are summed from the rows just written.
         ("sales_count", "revenue", "refunds", "items_sold", "generated_at"),
         """
-        WITH sold AS (
-            SELECT date AS day, sum(sales_count) AS sales_count, sum(revenue) AS revenue
-              FROM {hourly} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1
-        ), items AS (
-            SELECT date AS day, sum(quantity) AS items_sold
-              FROM {product} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1
-        ), refunded AS (
-            SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
-              FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1
-        )
         SELECT coalesce(sold.day, refunded.day), coalesce(sold.sales_count, 0),
                coalesce(sold.revenue, 0), coalesce(refunded.refunds, 0),
                coalesce(items.items_sold, 0), %(generated_at)s::timestamptz
-          FROM sold FULL OUTER JOIN refunded ON refunded.day = sold.day
-          LEFT JOIN items ON items.day = sold.day
+          FROM (SELECT date AS day, sum(sales_count) AS sales_count, sum(revenue) AS revenue
+                  FROM {hourly} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1) AS sold
+          FULL OUTER JOIN (
+                SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
+                  FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s
+                 GROUP BY 1) AS refunded ON refunded.day = sold.day
+          LEFT JOIN (SELECT date AS day, sum(quantity) AS items_sold
+                       FROM {product} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1
+                    ) AS items ON items.day = sold.day
         """,
     ),
 )
 
 
-def _replace_statements(
-    table: str, keys: tuple[str, ...], values: tuple[str, ...], select: str
-) -> tuple[str, str]:
-    """The two statements making the table's rows of [first, last] exactly the `select`'s rows:
-    delete the range, insert it afresh (cheaper than comparing row by row with ON CONFLICT)."""
-    # Built once at import from the constants above: no outside value reaches the SQL text.
+def _write_difference(figure: Figure) -> str:
+    """One statement making the figure's table hold exactly the `select`'s rows for [first, last].
+
+    Only the difference is written: rows that are gone are deleted, changed ones updated, new
+    ones inserted, and unchanged ones left alone, so rebuilding figures that are already right
+    (the nightly rebuild, a day refreshed after a sale) writes next to nothing. The three
+    writes touch disjoint keys, so their order within the statement does not matter.
+    """
+    # Built at import from the constants above: no outside value reaches the SQL text.
+    table, keys, values = TABLES[figure.table], figure.keys, figure.values
     columns = ", ".join(keys + values)
-    return (
-        f"DELETE FROM {TABLES[table]} WHERE date >= %(first)s AND date <= %(last)s",  # noqa: S608
-        f"INSERT INTO {TABLES[table]} ({columns}) {select.format(**TABLES, batch=BATCH_SALES)}",
-    )
+    in_batch = f"{table}.date >= %(first)s AND {table}.date <= %(last)s"
+    this_row = " AND ".join(f"{table}.{key} = diff.{key}" for key in keys)
+    return f"""
+        WITH fresh ({columns}) AS ({figure.select.format(**TABLES)}),
+        diff AS MATERIALIZED (
+            SELECT {", ".join(f"coalesce(fresh.{key}, old.{key}) AS {key}" for key in keys)},
+                   {", ".join(f"fresh.{value}" for value in values)},
+                   old.{keys[0]} IS NOT NULL AS existed, fresh.{keys[0]} IS NOT NULL AS present
+              FROM fresh FULL OUTER JOIN (SELECT {columns} FROM {table} WHERE {in_batch}) AS old
+                ON {" AND ".join(f"old.{key} = fresh.{key}" for key in keys)}
+             WHERE ({", ".join(f"fresh.{value}" for value in values)})
+                   IS DISTINCT FROM ({", ".join(f"old.{value}" for value in values)})
+        ), gone AS (
+            DELETE FROM {table} USING diff WHERE {in_batch} AND NOT diff.present AND {this_row}
+        ), changed AS (
+            UPDATE {table} SET {", ".join(f"{value} = diff.{value}" for value in values)}
+              FROM diff WHERE {in_batch} AND diff.existed AND diff.present AND {this_row}
+        )
+        INSERT INTO {table} ({columns}) SELECT {columns} FROM diff WHERE NOT diff.existed
+    """  # noqa: S608
 
 
-REPLACE_STATEMENTS = tuple(
-    statement for figure in FIGURES for statement in _replace_statements(*figure)
-)
+# The daily figure reads the rows the others have just written: it comes last.
+REBUILD_STATEMENTS = tuple(_write_difference(figure) for figure in FIGURES)
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -142,6 +177,21 @@ def _batches(first: date, last: date) -> Iterator[tuple[date, date]]:
         start = end + timedelta(days=1)
 
 
+def _begin_writing(cursor: CursorWrapper) -> None:
+    """Set up the current transaction to write the store's analytics tables."""
+    cursor.execute(
+        # Enough memory to group a batch's lines without spilling to disk, and no wait for the
+        # WAL flush at commit: the rows are derived and rebuilt at will (this transaction only;
+        # it stays atomic either way).
+        "SELECT set_config('work_mem', %s, true), "
+        "set_config('synchronous_commit', 'off', true), "
+        # One writer at a time per store: a day refresh and a nightly or requested rebuild of
+        # the same days would otherwise write the same rows side by side.
+        "pg_advisory_xact_lock(hashtext(%s))",
+        [settings.ANALYTICS_WORK_MEM, f"kassa.analytics:{connection.schema_name}"],
+    )
+
+
 def analytics_days_rebuild(*, first: date, last: date) -> None:
     """Replace the analytics rows of the local days `first`..`last`, in one transaction."""
     zone = ZoneInfo(current_store().timezone)
@@ -154,36 +204,27 @@ def analytics_days_rebuild(*, first: date, last: date) -> None:
         "generated_at": now(),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        # Enough memory to group a batch's lines without spilling to disk, and no wait for the
-        # WAL flush at commit: the rows are derived and rebuilt at will (this transaction only;
-        # it stays atomic either way).
-        cursor.execute(
-            "SELECT set_config('work_mem', %s, true), "
-            "set_config('synchronous_commit', 'off', true), "
-            # One rebuild at a time per store: a day refresh and a nightly or requested rebuild
-            # of the same days would otherwise insert the same rows side by side.
-            "pg_advisory_xact_lock(hashtext(%s))",
-            [settings.ANALYTICS_WORK_MEM, f"kassa.analytics:{connection.schema_name}"],
-        )
-        for statement in REPLACE_STATEMENTS:
+        _begin_writing(cursor)
+        cursor.execute(BATCH_SALE_IDS, params)
+        params["first_sale"], params["last_sale"], _ = cursor.fetchone()
+        for statement in REBUILD_STATEMENTS:
             cursor.execute(statement, params)
 
 
 def sales_date_range() -> tuple[date, date] | None:
     """The first and last local days with a sale or a refund, or None for a store without."""
-    zone = current_store().timezone
-    days = [
-        model.objects.aggregate(
-            first=Min(TruncDate("created_at", tzinfo=ZoneInfo(zone))),
-            last=Max(TruncDate("created_at", tzinfo=ZoneInfo(zone))),
-        )
+    # The first and last moments come from the created_at indexes; only they are converted.
+    moments = [
+        moment
         for model in (Sale, Refund)
+        for moment in model.objects.aggregate(
+            first=Min("created_at"), last=Max("created_at")
+        ).values()
+        if moment is not None
     ]
-    firsts = [found["first"] for found in days if found["first"] is not None]
-    lasts = [found["last"] for found in days if found["last"] is not None]
-    if not firsts:
+    if not moments:
         return None
-    return min(firsts), max(lasts)
+    return local_day(min(moments)), local_day(max(moments))
 
 
 def analytics_rebuild(
@@ -197,19 +238,24 @@ def analytics_rebuild(
     Idempotent: running it twice gives the same tables. Returns what was rebuilt.
     """
     if first is None or last is None:
-        found = sales_date_range()
+        with transaction.atomic(), connection.cursor() as cursor:
+            _begin_writing(cursor)
+            # Taken under the lock, so a day refreshed meanwhile is inside the range.
+            found = sales_date_range()
+            # Days outside the sales' range hold nothing any more (a changed time zone moves
+            # days); a store without sales has no figures at all.
+            for table in ANALYTICS_TABLES:
+                if found is None:
+                    cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - a constant
+                else:
+                    cursor.execute(
+                        f"DELETE FROM {table} WHERE date < %s OR date > %s",  # noqa: S608
+                        found,
+                    )
         if found is None:
-            DailySales.objects.all().delete()
-            DailyPayment.objects.all().delete()
-            HourlySales.objects.all().delete()
-            DailyProductSales.objects.all().delete()
             progress(100)
             return {"from": None, "to": None, "days": 0}
         first, last = found
-        # Days outside the sales' range hold nothing any more (a changed time zone moves days).
-        with transaction.atomic():
-            for model in (DailySales, DailyPayment, HourlySales, DailyProductSales):
-                model.objects.exclude(date__range=(first, last)).delete()
     batches = list(_batches(first, last))
     for done, (batch_first, batch_last) in enumerate(batches, start=1):
         analytics_days_rebuild(first=batch_first, last=batch_last)

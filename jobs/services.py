@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils.timezone import now
 
@@ -32,7 +33,14 @@ def job_start(*, job_id: int) -> None:
 
 
 def job_progress(*, job_id: int, percent: int) -> None:
-    Job.objects.filter(pk=job_id).update(progress=max(0, min(100, percent)), heartbeat_at=now())
+    """A running job's progress and heartbeat, between its steps.
+
+    Committed without waiting for the disk: losing the last one in a crash loses nothing that
+    matters, and a job with many small steps is not slowed by a flush after each.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        Job.objects.filter(pk=job_id).update(progress=max(0, min(100, percent)), heartbeat_at=now())
 
 
 def job_requeue(*, job_id: int, error: str) -> None:

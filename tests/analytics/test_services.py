@@ -416,6 +416,55 @@ def test_rebuilding_twice_gives_the_same_rows(store_a):
     assert first == second == EXPECTED_ROWS[False]
 
 
+def row_locations() -> dict[str, dict[tuple, str]]:
+    """Where each row of the four tables is stored (its ctid), by key: a row written again,
+    by an update or a new insert, is stored elsewhere."""
+    keys = {
+        "daily": (DailySales, "date"),
+        "payments": (DailyPayment, "date, method"),
+        "hourly": (HourlySales, "date, hour"),
+        "products": (DailyProductSales, "date, product_id"),
+    }
+    locations = {}
+    with connection.cursor() as cursor:
+        for name, (model, key) in keys.items():
+            cursor.execute(f"SELECT {key}, ctid::text FROM {model._meta.db_table}")
+            locations[name] = {row[:-1] if len(row) > 2 else row[0]: row[-1] for row in cursor}
+    return locations
+
+
+def test_a_rebuild_writes_only_the_rows_whose_figures_changed(store_a):
+    # given built figures, then one more bagel sold on 10 March, at 16:20 local
+    three_days_of_sales(store_a, prices_include_tax=True)
+    with tenant_context(store_a.store):
+        analytics_rebuild()
+        before = row_locations()
+        bagel = Product.objects.get(name="Bagel")
+        sell(store_a, utc("2026-03-10T20:20"), [(bagel, "1")], [("card", "2.20")])
+
+        # when everything is rebuilt
+        analytics_rebuild()
+
+        # then
+        after = row_locations()
+        tables = analytics_tables()
+
+    written = {
+        table: sorted(key for key, where in rows.items() if before[table].get(key) != where)
+        for table, rows in after.items()
+    }
+    # the figures the sale changed, and every day's row, which records when it was built
+    assert written == {
+        "daily": [MARCH_9, MARCH_10, MARCH_11],
+        "payments": [(MARCH_10, "card")],
+        "hourly": [(MARCH_10, 16)],
+        "products": [(MARCH_10, 3)],
+    }
+    assert (MARCH_10, "card", Decimal("7.20")) in tables["payments"]
+    assert (MARCH_10, 16, 1, Decimal("2.20")) in tables["hourly"]
+    assert (MARCH_10, 3, *money("4.000", "8.80")) in tables["products"]
+
+
 def test_rebuilding_a_range_replaces_only_its_days(store_a):
     # given built figures, then one more sale on 9 March and one on 10 March
     three_days_of_sales(store_a, prices_include_tax=True)

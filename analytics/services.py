@@ -177,17 +177,22 @@ def _batches(first: date, last: date) -> Iterator[tuple[date, date]]:
         start = end + timedelta(days=1)
 
 
-def _begin_writing(cursor: CursorWrapper) -> None:
+def _begin_writing(cursor: CursorWrapper, *, own_transaction: bool) -> None:
     """Set up the current transaction to write the store's analytics tables."""
-    cursor.execute(
-        # Enough memory to group a batch's lines without spilling to disk, and no wait for the
-        # WAL flush at commit: the rows are derived and rebuilt at will (this transaction only;
-        # it stays atomic either way).
-        "SELECT set_config('work_mem', %s, true), "
-        "set_config('synchronous_commit', 'off', true), "
+    settings_sql = [
+        # Enough memory to group a batch's lines without spilling to disk (this transaction
+        # only).
+        "set_config('work_mem', %s, true)",
         # One writer at a time per store: a day refresh and a nightly or requested rebuild of
         # the same days would otherwise write the same rows side by side.
         "pg_advisory_xact_lock(hashtext(%s))",
+    ]
+    if own_transaction:
+        # No wait for the WAL flush at commit: the rows are derived and rebuilt at will (it
+        # stays atomic either way). Never for a caller's transaction, which may hold more.
+        settings_sql.append("set_config('synchronous_commit', 'off', true)")
+    cursor.execute(
+        f"SELECT {', '.join(settings_sql)}",
         [settings.ANALYTICS_WORK_MEM, f"kassa.analytics:{connection.schema_name}"],
     )
 
@@ -203,8 +208,9 @@ def analytics_days_rebuild(*, first: date, last: date) -> None:
         "end": _local_midnight(last + timedelta(days=1), zone),
         "generated_at": now(),
     }
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        _begin_writing(cursor)
+        _begin_writing(cursor, own_transaction=own_transaction)
         cursor.execute(BATCH_SALE_IDS, params)
         params["first_sale"], params["last_sale"], _ = cursor.fetchone()
         for statement in REBUILD_STATEMENTS:
@@ -238,8 +244,9 @@ def analytics_rebuild(
     Idempotent: running it twice gives the same tables. Returns what was rebuilt.
     """
     if first is None or last is None:
+        own_transaction = not connection.in_atomic_block
         with transaction.atomic(), connection.cursor() as cursor:
-            _begin_writing(cursor)
+            _begin_writing(cursor, own_transaction=own_transaction)
             # Taken under the lock, so a day refreshed meanwhile is inside the range.
             found = sales_date_range()
             # Days outside the sales' range hold nothing any more (a changed time zone moves

@@ -36,10 +36,14 @@ def job_progress(*, job_id: int, percent: int) -> None:
     """A running job's progress and heartbeat, between its steps.
 
     Committed without waiting for the disk: losing the last one in a crash loses nothing that
-    matters, and a job with many small steps is not slowed by a flush after each.
+    matters, and a job with many small steps is not slowed by a flush after each. Inside a
+    caller's transaction, that transaction's commit decides.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         Job.objects.filter(pk=job_id).update(progress=max(0, min(100, percent)), heartbeat_at=now())
 
 

@@ -465,6 +465,26 @@ def test_a_rebuild_writes_only_the_rows_whose_figures_changed(store_a):
     assert (MARCH_10, 3, *money("4.000", "8.80")) in tables["products"]
 
 
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_a_rebuild_inside_a_callers_transaction_leaves_its_commit_durable(store_a):
+    # given a transaction of the caller's (the test's own), which may hold more than analytics
+    three_days_of_sales(store_a, prices_include_tax=True)
+    with tenant_context(store_a.store):
+        # when a day and then everything are rebuilt inside it
+        analytics_days_rebuild(first=MARCH_10, last=MARCH_10)
+        after_a_day = synchronous_commit()
+        analytics_rebuild()
+
+        # then its commit still waits for the disk: only a rebuild's own transaction does not
+        assert (after_a_day, synchronous_commit()) == ("on", "on")
+        assert analytics_tables() == EXPECTED_ROWS[True]
+
+
 def test_rebuilding_a_range_replaces_only_its_days(store_a):
     # given built figures, then one more sale on 9 March and one on 10 March
     three_days_of_sales(store_a, prices_include_tax=True)

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils.timezone import now
 from django_tenants.utils import schema_context, tenant_context
 
@@ -116,6 +116,24 @@ def test_a_job_runs_reports_progress_and_succeeds_with_its_result(store_a: Store
         {"rows": 3},
         store_a.owner.pk,
     )
+
+
+def test_progress_inside_a_callers_transaction_leaves_its_commit_durable(
+    store_a: StoreWithStaff,
+):
+    with tenant_context(store_a.store):
+        # given a job, in a transaction of the caller's (the test's own)
+        job = job_create(kind="tests.jobs.count_rows", params={"rows": 3}, requested_by=None)
+
+        # when its progress is reported there
+        jobs.services.job_progress(job_id=job.pk, percent=40)
+
+        # then the progress is written, and the caller's commit still waits for the disk
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            (durability,) = cursor.fetchone()
+        assert job_row(job.pk)["progress"] == 40
+    assert durability == "on"
 
 
 def test_a_failing_job_is_failed_with_its_error_never_left_running(store_a: StoreWithStaff):

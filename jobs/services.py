@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils.timezone import now
 
 from jobs.models import Job
@@ -14,6 +14,8 @@ from stores.models import User
 STALE_AFTER = timedelta(minutes=15)
 # A job still queued after this never reached a worker (a lost message, a broker wiped).
 NEVER_STARTED_AFTER = timedelta(hours=6)
+LOST_WORKER = "The worker running this job stopped answering; run it again."
+NEVER_PICKED_UP = "No worker picked this job up; run it again."
 
 
 def job_create(*, kind: str, params: dict[str, Any], requested_by: User | None) -> Job:
@@ -65,20 +67,18 @@ def job_fail(*, job_id: int, error: str) -> None:
 
 
 def jobs_sweep_stale() -> int:
-    """Fail the jobs whose worker died (no heartbeat) or that never started; returns how many."""
+    """Fail the jobs whose worker died (no heartbeat) or that never started; returns how many.
+
+    One statement per store: the sweep visits every store every few minutes.
+    """
     moment = now()
-    lost = Job.objects.filter(
-        status=Job.Status.RUNNING, heartbeat_at__lt=moment - STALE_AFTER
-    ).update(
+    lost = Q(status=Job.Status.RUNNING, heartbeat_at__lt=moment - STALE_AFTER)
+    never_started = Q(status=Job.Status.QUEUED, created_at__lt=moment - NEVER_STARTED_AFTER)
+    return Job.objects.filter(lost | never_started).update(
         status=Job.Status.FAILED,
-        error="The worker running this job stopped answering; run it again.",
+        error=Case(
+            When(status=Job.Status.RUNNING, then=Value(LOST_WORKER)),
+            default=Value(NEVER_PICKED_UP),
+        ),
         finished_at=moment,
     )
-    never_started = Job.objects.filter(
-        status=Job.Status.QUEUED, created_at__lt=moment - NEVER_STARTED_AFTER
-    ).update(
-        status=Job.Status.FAILED,
-        error="No worker picked this job up; run it again.",
-        finished_at=moment,
-    )
-    return lost + never_started

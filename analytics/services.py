@@ -2,15 +2,15 @@
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Max, Min
 from django.utils.timezone import now
 
 from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
@@ -39,20 +39,33 @@ TABLES = {
 
 ANALYTICS_TABLES = tuple(TABLES[name] for name in ("daily", "daily_payment", "hourly", "product"))
 
-# A batch is the local days [first, last]: the sales of [start, end), local midnights as
-# timestamps so the created_at index serves. Its lines and payments are read through their
-# sale_id index, bounded by the batch's first and last sale ids, looked up first and passed as
-# values so the planner knows how many rows it is grouping.
-BATCH_SALE_IDS = (
-    # count(*) keeps PostgreSQL from answering min/max by walking the whole id index.
-    f"SELECT min(id), max(id), count(*) FROM {TABLES['sale']} "  # noqa: S608 - a constant
-    "WHERE created_at >= %(start)s AND created_at < %(end)s"
-)
+# A batch is the local days [first, last]: the sales of [start, end), its local midnights, so the
+# created_at index serves. The midnights come from PostgreSQL's time-zone data, as every local
+# day and hour below does, so no sale can fall between two batches. Lines and payments are read
+# through their sale_id index, bounded by the batch's first and last sale ids. All four are
+# looked up first and passed to the rebuild's statements as values, so the planner knows how
+# many rows each statement groups.
+BATCH_BOUNDS = """
+    SELECT batch.start_at, batch.end_at, min(sale.id), max(sale.id)
+      FROM (SELECT %(first)s::timestamp AT TIME ZONE %(tz)s AS start_at,
+                   (%(last)s + 1)::timestamp AT TIME ZONE %(tz)s AS end_at) AS batch
+      LEFT JOIN {sale} AS sale
+        ON sale.created_at >= batch.start_at AND sale.created_at < batch.end_at
+     GROUP BY batch.start_at, batch.end_at
+""".format(**TABLES)  # noqa: S608 - table names only
+# The first and last local days with a sale or a refund: four probes of the created_at indexes.
+SALES_DAYS = """
+    SELECT (least((SELECT min(created_at) FROM {sale}), (SELECT min(created_at) FROM {refund}))
+            AT TIME ZONE %(tz)s)::date,
+           (greatest((SELECT max(created_at) FROM {sale}), (SELECT max(created_at) FROM {refund}))
+            AT TIME ZONE %(tz)s)::date
+""".format(**TABLES)  # noqa: S608 - table names only
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One analytics table: its key and value columns, and the query of a batch's rows."""
+    """One analytics table: its key and value columns, and the query of a batch's rows, whose
+    columns come in that order (keys, then values). None of them is ever NULL."""
 
     table: str
     keys: tuple[str, ...]
@@ -79,10 +92,10 @@ FIGURES = (
         ("date", "hour"),
         ("sales_count", "revenue"),
         """
-        SELECT hour::date, extract(hour FROM hour)::smallint, count(*), sum(total)
-          FROM (SELECT date_trunc('hour', created_at AT TIME ZONE %(tz)s) AS hour, total
+        SELECT local_hour::date, extract(hour FROM local_hour)::smallint, count(*), sum(total)
+          FROM (SELECT date_trunc('hour', created_at AT TIME ZONE %(tz)s) AS local_hour, total
                   FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s) AS sold
-         GROUP BY hour
+         GROUP BY local_hour
         """,
     ),
     Figure(
@@ -133,28 +146,33 @@ def _write_difference(figure: Figure) -> str:
 
     Only the difference is written: rows that are gone are deleted, changed ones updated, new
     ones inserted, and unchanged ones left alone, so rebuilding figures that are already right
-    (the nightly rebuild, a day refreshed after a sale) writes next to nothing. The three
-    writes touch disjoint keys, so their order within the statement does not matter.
+    (the nightly rebuild, a day refreshed after a sale) writes next to nothing. `diff` holds
+    one row per key, and the three writes take disjoint keys from it, so their order within the
+    statement does not matter.
     """
     # Built at import from the constants above: no outside value reaches the SQL text.
     table, keys, values = TABLES[figure.table], figure.keys, figure.values
     columns = ", ".join(keys + values)
+    either_key = ", ".join(f"coalesce(fresh.{key}, old.{key}) AS {key}" for key in keys)
+    fresh_values = ", ".join(f"fresh.{value}" for value in values)
+    old_values = ", ".join(f"old.{value}" for value in values)
+    same_key = " AND ".join(f"old.{key} = fresh.{key}" for key in keys)
     in_batch = f"{table}.date >= %(first)s AND {table}.date <= %(last)s"
     this_row = " AND ".join(f"{table}.{key} = diff.{key}" for key in keys)
+    set_values = ", ".join(f"{value} = diff.{value}" for value in values)
+    # Keys are never NULL: a NULL first key means the row is missing from that side.
     return f"""
         WITH fresh ({columns}) AS ({figure.select.format(**TABLES)}),
         diff AS MATERIALIZED (
-            SELECT {", ".join(f"coalesce(fresh.{key}, old.{key}) AS {key}" for key in keys)},
-                   {", ".join(f"fresh.{value}" for value in values)},
+            SELECT {either_key}, {fresh_values},
                    old.{keys[0]} IS NOT NULL AS existed, fresh.{keys[0]} IS NOT NULL AS present
               FROM fresh FULL OUTER JOIN (SELECT {columns} FROM {table} WHERE {in_batch}) AS old
-                ON {" AND ".join(f"old.{key} = fresh.{key}" for key in keys)}
-             WHERE ({", ".join(f"fresh.{value}" for value in values)})
-                   IS DISTINCT FROM ({", ".join(f"old.{value}" for value in values)})
+                ON {same_key}
+             WHERE ({fresh_values}) IS DISTINCT FROM ({old_values})
         ), gone AS (
             DELETE FROM {table} USING diff WHERE {in_batch} AND NOT diff.present AND {this_row}
         ), changed AS (
-            UPDATE {table} SET {", ".join(f"{value} = diff.{value}" for value in values)}
+            UPDATE {table} SET {set_values}
               FROM diff WHERE {in_batch} AND diff.existed AND diff.present AND {this_row}
         )
         INSERT INTO {table} ({columns}) SELECT {columns} FROM diff WHERE NOT diff.existed
@@ -165,10 +183,6 @@ def _write_difference(figure: Figure) -> str:
 REBUILD_STATEMENTS = tuple(_write_difference(figure) for figure in FIGURES)
 
 
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
-
-
 def _batches(first: date, last: date) -> Iterator[tuple[date, date]]:
     start = first
     while start <= last:
@@ -177,60 +191,51 @@ def _batches(first: date, last: date) -> Iterator[tuple[date, date]]:
         start = end + timedelta(days=1)
 
 
-def _begin_writing(cursor: CursorWrapper, *, own_transaction: bool) -> None:
-    """Set up the current transaction to write the store's analytics tables."""
-    settings_sql = [
-        # Enough memory to group a batch's lines without spilling to disk (this transaction
-        # only).
-        "set_config('work_mem', %s, true)",
-        # One writer at a time per store: a day refresh and a nightly or requested rebuild of
-        # the same days would otherwise write the same rows side by side.
-        "pg_advisory_xact_lock(hashtext(%s))",
-    ]
-    if own_transaction:
-        # No wait for the WAL flush at commit: the rows are derived and rebuilt at will (it
-        # stays atomic either way). Never for a caller's transaction, which may hold more.
-        settings_sql.append("set_config('synchronous_commit', 'off', true)")
-    cursor.execute(
-        f"SELECT {', '.join(settings_sql)}",
-        [settings.ANALYTICS_WORK_MEM, f"kassa.analytics:{connection.schema_name}"],
-    )
+@contextmanager
+def _writing_analytics(store: Store) -> Iterator[CursorWrapper]:
+    """A transaction writing the store's analytics tables, and a cursor in it.
+
+    Its first statement takes the store's analytics lock: one writer at a time per store, as a
+    day refresh and a rebuild of the same days would otherwise insert the same rows side by
+    side. Under READ COMMITTED, every later statement sees what the previous writer committed,
+    which writing only the difference relies on. In a transaction of its own it also raises
+    `work_mem`, so a batch's lines are grouped in memory, and does not wait for the WAL flush at
+    commit: the rows are derived and rebuilt at will, and the job that runs a rebuild commits
+    its end durably, which flushes them. A caller's transaction keeps its own settings.
+    """
+    own_transaction = connection.get_autocommit() and not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        lock = "pg_advisory_xact_lock(hashtext(%s))"
+        if own_transaction:
+            cursor.execute(
+                f"SELECT {lock}, set_config('work_mem', %s, true), "
+                "set_config('synchronous_commit', 'off', true)",
+                [f"kassa.analytics:{store.schema_name}", settings.ANALYTICS_WORK_MEM],
+            )
+        else:
+            cursor.execute(f"SELECT {lock}", [f"kassa.analytics:{store.schema_name}"])
+        yield cursor
 
 
 def analytics_days_rebuild(*, first: date, last: date) -> None:
     """Replace the analytics rows of the local days `first`..`last`, in one transaction."""
-    zone = ZoneInfo(current_store().timezone)
-    params = {
-        "tz": zone.key,
-        "first": first,
-        "last": last,
-        "start": _local_midnight(first, zone),
-        "end": _local_midnight(last + timedelta(days=1), zone),
-        "generated_at": now(),
-    }
-    own_transaction = not connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
-        _begin_writing(cursor, own_transaction=own_transaction)
-        cursor.execute(BATCH_SALE_IDS, params)
-        params["first_sale"], params["last_sale"], _ = cursor.fetchone()
+    store = current_store()
+    params = {"tz": store.timezone, "first": first, "last": last, "generated_at": now()}
+    with _writing_analytics(store) as cursor:
+        cursor.execute(BATCH_BOUNDS, params)
+        params["start"], params["end"], params["first_sale"], params["last_sale"] = (
+            cursor.fetchone()
+        )
         for statement in REBUILD_STATEMENTS:
             cursor.execute(statement, params)
 
 
 def sales_date_range() -> tuple[date, date] | None:
     """The first and last local days with a sale or a refund, or None for a store without."""
-    # The first and last moments come from the created_at indexes; only they are converted.
-    moments = [
-        moment
-        for model in (Sale, Refund)
-        for moment in model.objects.aggregate(
-            first=Min("created_at"), last=Max("created_at")
-        ).values()
-        if moment is not None
-    ]
-    if not moments:
-        return None
-    return local_day(min(moments)), local_day(max(moments))
+    with connection.cursor() as cursor:
+        cursor.execute(SALES_DAYS, {"tz": current_store().timezone})
+        first, last = cursor.fetchone()
+    return None if first is None else (first, last)
 
 
 def analytics_rebuild(
@@ -244,10 +249,8 @@ def analytics_rebuild(
     Idempotent: running it twice gives the same tables. Returns what was rebuilt.
     """
     if first is None or last is None:
-        own_transaction = not connection.in_atomic_block
-        with transaction.atomic(), connection.cursor() as cursor:
-            _begin_writing(cursor, own_transaction=own_transaction)
-            # Taken under the lock, so a day refreshed meanwhile is inside the range.
+        with _writing_analytics(current_store()) as cursor:
+            # Found under the lock, so a day refreshed meanwhile is inside the range.
             found = sales_date_range()
             # Days outside the sales' range hold nothing any more (a changed time zone moves
             # days); a store without sales has no figures at all.

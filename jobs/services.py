@@ -41,7 +41,7 @@ def job_progress(*, job_id: int, percent: int) -> None:
     matters, and a job with many small steps is not slowed by a flush after each. Inside a
     caller's transaction, that transaction's commit decides.
     """
-    own_transaction = not connection.in_atomic_block
+    own_transaction = connection.get_autocommit() and not connection.in_atomic_block
     with transaction.atomic():
         if own_transaction:
             with connection.cursor() as cursor:

@@ -1,5 +1,7 @@
 """The analytics rebuild against hand-computed figures, its idempotency, day refreshes and tasks."""
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -416,24 +418,29 @@ def test_rebuilding_twice_gives_the_same_rows(store_a):
     assert first == second == EXPECTED_ROWS[False]
 
 
-def row_locations() -> dict[str, dict[tuple, str]]:
-    """Where each row of the four tables is stored (its ctid), by key: a row written again,
-    by an update or a new insert, is stored elsewhere."""
-    keys = {
-        "daily": (DailySales, "date"),
-        "payments": (DailyPayment, "date, method"),
-        "hourly": (HourlySales, "date, hour"),
-        "products": (DailyProductSales, "date, product_id"),
-    }
+# Each table's key columns, to tell its rows apart.
+KEYS = {
+    "daily": (DailySales, "date"),
+    "payments": (DailyPayment, "date, method"),
+    "hourly": (HourlySales, "date, hour"),
+    "products": (DailyProductSales, "date, product_id"),
+}
+
+
+def row_locations() -> dict[str, dict[object, str]]:
+    """Where each row of the four tables is stored (its ctid), by key: a row written again, by
+    an update or a new insert, is stored elsewhere."""
     locations = {}
     with connection.cursor() as cursor:
-        for name, (model, key) in keys.items():
+        for name, (model, key) in KEYS.items():
             cursor.execute(f"SELECT {key}, ctid::text FROM {model._meta.db_table}")
-            locations[name] = {row[:-1] if len(row) > 2 else row[0]: row[-1] for row in cursor}
+            locations[name] = {
+                row[0] if len(row) == 2 else row[:-1]: row[-1] for row in cursor.fetchall()
+            }
     return locations
 
 
-def test_a_rebuild_writes_only_the_rows_whose_figures_changed(store_a):
+def test_a_rebuild_writes_only_the_rows_whose_figures_changed(store_a, frozen_generated_at):
     # given built figures, then one more bagel sold on 10 March, at 16:20 local
     three_days_of_sales(store_a, prices_include_tax=True)
     with tenant_context(store_a.store):
@@ -453,36 +460,145 @@ def test_a_rebuild_writes_only_the_rows_whose_figures_changed(store_a):
         table: sorted(key for key, where in rows.items() if before[table].get(key) != where)
         for table, rows in after.items()
     }
-    # the figures the sale changed, and every day's row, which records when it was built
+    # only the figures of 10 March that the sale changed (the time a day was built is frozen)
     assert written == {
-        "daily": [MARCH_9, MARCH_10, MARCH_11],
+        "daily": [MARCH_10],
         "payments": [(MARCH_10, "card")],
         "hourly": [(MARCH_10, 16)],
-        "products": [(MARCH_10, 3)],
+        "products": [(MARCH_10, bagel.pk)],
     }
+    assert (MARCH_10, 3, *money("16.80", "0.00", "6.000")) in tables["daily"]
     assert (MARCH_10, "card", Decimal("7.20")) in tables["payments"]
     assert (MARCH_10, 16, 1, Decimal("2.20")) in tables["hourly"]
-    assert (MARCH_10, 3, *money("4.000", "8.80")) in tables["products"]
+    assert (MARCH_10, bagel.pk, *money("4.000", "8.80")) in tables["products"]
 
 
-def synchronous_commit() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return cursor.fetchone()[0]
-
-
-def test_a_rebuild_inside_a_callers_transaction_leaves_its_commit_durable(store_a):
-    # given a transaction of the caller's (the test's own), which may hold more than analytics
+def test_each_rebuild_records_when_every_day_was_built(store_a, monkeypatch):
+    # given figures built at GENERATED_AT
     three_days_of_sales(store_a, prices_include_tax=True)
+    monkeypatch.setattr(analytics.services, "now", lambda: GENERATED_AT)
     with tenant_context(store_a.store):
-        # when a day and then everything are rebuilt inside it
-        analytics_days_rebuild(first=MARCH_10, last=MARCH_10)
-        after_a_day = synchronous_commit()
         analytics_rebuild()
 
-        # then its commit still waits for the disk: only a rebuild's own transaction does not
-        assert (after_a_day, synchronous_commit()) == ("on", "on")
-        assert analytics_tables() == EXPECTED_ROWS[True]
+        # when everything is rebuilt an hour later, nothing having changed
+        monkeypatch.setattr(analytics.services, "now", lambda: GENERATED_AT + timedelta(hours=1))
+        analytics_rebuild()
+
+        # then every day says it was built then, with the same figures
+        generated = set(DailySales.objects.values_list("generated_at", flat=True))
+        tables = analytics_tables()
+
+    assert generated == {GENERATED_AT + timedelta(hours=1)}
+    assert tables == EXPECTED_ROWS[True]
+
+
+def settings_of_the_writes() -> tuple[list[tuple[str, str]], Callable]:
+    """The synchronous_commit and work_mem in force as each figure's statement runs, and the
+    execute wrapper that records them."""
+    seen: list[tuple[str, str]] = []
+
+    def record(execute, sql, params, many, context):
+        if sql.lstrip().startswith("WITH fresh"):
+            raw = context["cursor"].cursor
+            raw.execute(SETTINGS)
+            seen.append(raw.fetchone())
+        return execute(sql, params, many, context)
+
+    return seen, record
+
+
+SETTINGS = "SELECT current_setting('synchronous_commit'), current_setting('work_mem')"
+
+
+def current_settings() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(SETTINGS)
+        return cursor.fetchone()
+
+
+def test_a_rebuild_in_its_own_transactions_groups_in_memory_and_does_not_wait_for_the_disk(
+    committed_stores,
+):
+    # given a store with committed sales, and no transaction open
+    staffed = make_store(STORE_SCHEMAS[0], name="Магазин Альфа")
+    three_days_of_sales(staffed, prices_include_tax=True)
+    seen, record = settings_of_the_writes()
+    with tenant_context(staffed.store):
+        default = current_settings()
+
+        # when everything is rebuilt
+        with connection.execute_wrapper(record):
+            analytics_rebuild()
+
+        # then every write ran with the rebuild's settings, which ended with its transactions
+        after = current_settings()
+        tables = analytics_tables()
+
+    assert seen == [("off", django_settings.ANALYTICS_WORK_MEM)] * 4
+    assert after == default
+    assert tables == EXPECTED_ROWS[True]
+
+
+def test_a_rebuild_inside_a_callers_transaction_keeps_its_settings(store_a):
+    # given a transaction of the caller's (the test's own), which may hold more than analytics
+    three_days_of_sales(store_a, prices_include_tax=True)
+    seen, record = settings_of_the_writes()
+    with tenant_context(store_a.store):
+        callers = current_settings()
+
+        # when a day and then everything are rebuilt inside it
+        with connection.execute_wrapper(record):
+            analytics_days_rebuild(first=MARCH_10, last=MARCH_10)
+            analytics_rebuild()
+
+        # then its commit still waits for the disk, and its work_mem is its own
+        after = current_settings()
+        tables = analytics_tables()
+
+    assert seen == [callers] * 8
+    assert after == callers
+    assert tables == EXPECTED_ROWS[True]
+
+
+def test_concurrent_rebuilds_and_refreshes_of_a_store_never_collide(committed_stores):
+    # given a store with committed sales
+    staffed = make_store(STORE_SCHEMAS[0], name="Магазин Альфа")
+    three_days_of_sales(staffed, prices_include_tax=True)
+    store = staffed.store
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], object], start: threading.Barrier) -> None:
+        try:
+            with tenant_context(store):
+                start.wait()
+                work()
+        except BaseException as error:  # every failure is the test's finding
+            errors.append(error)
+        finally:
+            connection.close()
+
+    for _ in range(5):
+        # when, from empty tables, two full rebuilds and two refreshes of 10 March start at once
+        with tenant_context(store):
+            empty_analytics_tables()
+        work = [
+            analytics_rebuild,
+            analytics_rebuild,
+            lambda: analytics_days_rebuild(first=MARCH_10, last=MARCH_10),
+            lambda: analytics_days_rebuild(first=MARCH_10, last=MARCH_10),
+        ]
+        start = threading.Barrier(len(work), timeout=10)
+        threads = [threading.Thread(target=run, args=(each, start)) for each in work]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        # then they wrote one after another: no error, and the figures of the sales
+        with tenant_context(store):
+            tables = analytics_tables()
+        assert errors == []
+        assert tables == EXPECTED_ROWS[True]
 
 
 def test_rebuilding_a_range_replaces_only_its_days(store_a):

@@ -1,5 +1,6 @@
 """JobTask: a job's states through success, failure and retries; the sweep of stale jobs."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ import jobs.services
 import jobs.tasks
 from jobs.models import Job
 from jobs.services import NEVER_STARTED_AFTER, STALE_AFTER, job_create
-from tests.conftest import StoreWithStaff
+from tests.conftest import STORE_SCHEMAS, StoreWithStaff, make_store
 
 # --- Tasks made for these tests -------------------------------------------------------------
 
@@ -118,22 +119,60 @@ def test_a_job_runs_reports_progress_and_succeeds_with_its_result(store_a: Store
     )
 
 
+def durability_of_progress_writes() -> tuple[list[str], Callable]:
+    """The synchronous_commit in force as each progress is written, and the execute wrapper
+    that records it."""
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        if sql.startswith('UPDATE "jobs_job" SET "progress"'):
+            raw = context["cursor"].cursor
+            raw.execute("SHOW synchronous_commit")
+            seen.append(raw.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    return seen, record
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_progress_in_its_own_transaction_does_not_wait_for_the_disk(committed_stores):
+    staffed = make_store(STORE_SCHEMAS[0])
+    seen, record = durability_of_progress_writes()
+    with tenant_context(staffed.store):
+        # given a job, and no transaction open
+        job = job_create(kind="tests.jobs.count_rows", params={"rows": 3}, requested_by=None)
+        default = synchronous_commit()
+
+        # when its progress is reported
+        with connection.execute_wrapper(record):
+            jobs.services.job_progress(job_id=job.pk, percent=40)
+
+        # then it was written without waiting for the disk, in its own transaction only
+        assert (seen, synchronous_commit()) == (["off"], default)
+        assert job_row(job.pk)["progress"] == 40
+
+
 def test_progress_inside_a_callers_transaction_leaves_its_commit_durable(
     store_a: StoreWithStaff,
 ):
+    seen, record = durability_of_progress_writes()
     with tenant_context(store_a.store):
         # given a job, in a transaction of the caller's (the test's own)
         job = job_create(kind="tests.jobs.count_rows", params={"rows": 3}, requested_by=None)
+        callers = synchronous_commit()
 
         # when its progress is reported there
-        jobs.services.job_progress(job_id=job.pk, percent=40)
+        with connection.execute_wrapper(record):
+            jobs.services.job_progress(job_id=job.pk, percent=40)
 
-        # then the progress is written, and the caller's commit still waits for the disk
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW synchronous_commit")
-            (durability,) = cursor.fetchone()
+        # then the progress is written, and the caller's commit still waits as it did
+        assert (seen, synchronous_commit()) == ([callers], callers)
         assert job_row(job.pk)["progress"] == 40
-    assert durability == "on"
 
 
 def test_a_failing_job_is_failed_with_its_error_never_left_running(store_a: StoreWithStaff):

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.utils.timezone import now
 
 from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
+from config.transactions import derived_data_transaction
 from sales.models import Refund, Sale, SaleLine, SalePayment
 from stores.models import Store
 from stores.tenancy import current_store
@@ -195,25 +196,18 @@ def _batches(first: date, last: date) -> Iterator[tuple[date, date]]:
 def _writing_analytics(store: Store) -> Iterator[CursorWrapper]:
     """A transaction writing the store's analytics tables, and a cursor in it.
 
-    Its first statement takes the store's analytics lock: one writer at a time per store, as a
-    day refresh and a rebuild of the same days would otherwise insert the same rows side by
-    side. Under READ COMMITTED, every later statement sees what the previous writer committed,
-    which writing only the difference relies on. In a transaction of its own it also raises
-    `work_mem`, so a batch's lines are grouped in memory, and does not wait for the WAL flush at
-    commit: the rows are derived and rebuilt at will, and the job that runs a rebuild commits
-    its end durably, which flushes them. A caller's transaction keeps its own settings.
+    Before anything is read, it takes the store's analytics lock: one writer at a time per
+    store, as a day refresh and a rebuild of the same days would otherwise insert the same rows
+    side by side. Under READ COMMITTED, every later statement sees what the previous writer
+    committed, which writing only the difference relies on. The rows are derived and rebuilt at
+    will, so a transaction of its own does not wait for the disk (the job that runs a rebuild
+    commits its end durably, which flushes them) and raises `work_mem`, so a batch's lines are
+    grouped in memory.
     """
-    own_transaction = connection.get_autocommit() and not connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
-        lock = "pg_advisory_xact_lock(hashtext(%s))"
-        if own_transaction:
-            cursor.execute(
-                f"SELECT {lock}, set_config('work_mem', %s, true), "
-                "set_config('synchronous_commit', 'off', true)",
-                [f"kassa.analytics:{store.schema_name}", settings.ANALYTICS_WORK_MEM],
-            )
-        else:
-            cursor.execute(f"SELECT {lock}", [f"kassa.analytics:{store.schema_name}"])
+    with derived_data_transaction(work_mem=settings.ANALYTICS_WORK_MEM) as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"kassa.analytics:{store.schema_name}"]
+        )
         yield cursor
 
 

@@ -31,6 +31,7 @@ setup_django()
 from django.db import connection  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
+from analytics.services import ANALYTICS_TABLES  # noqa: E402
 from analytics.tasks import analytics_rebuild_job  # noqa: E402
 from jobs.models import Job  # noqa: E402
 from jobs.services import job_create  # noqa: E402
@@ -84,12 +85,6 @@ BARE_GROUP_BY = """
 FLOOR = 2.0
 # Ten times the lines may cost the process a few allocator pages, not their rows.
 MEMORY_SLACK_MB = 5
-ANALYTICS_TABLES = (
-    "analytics_dailysales",
-    "analytics_dailypayment",
-    "analytics_hourlysales",
-    "analytics_dailyproductsales",
-)
 
 
 def timed(work: Callable[[], None]) -> float:

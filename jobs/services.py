@@ -3,10 +3,10 @@
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils.timezone import now
 
+from config.transactions import derived_data_transaction
 from jobs.models import Job
 from stores.models import User
 
@@ -41,11 +41,7 @@ def job_progress(*, job_id: int, percent: int) -> None:
     matters, and a job with many small steps is not slowed by a flush after each. Inside a
     caller's transaction, that transaction's commit decides.
     """
-    own_transaction = connection.get_autocommit() and not connection.in_atomic_block
-    with transaction.atomic():
-        if own_transaction:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
+    with derived_data_transaction():
         Job.objects.filter(pk=job_id).update(progress=max(0, min(100, percent)), heartbeat_at=now())
 
 

@@ -13,9 +13,9 @@ from analytics.serializers import (
     SummaryQuerySerializer,
     SummarySerializer,
 )
-from analytics.services import local_today
 from analytics.tasks import analytics_rebuild_enqueue
 from jobs.serializers import JobSerializer
+from stores.clock import local_today
 from stores.permissions import OWNER_OR_MANAGER, store_roles
 from stores.tenancy import StoreScopedViewMixin
 

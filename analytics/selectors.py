@@ -7,7 +7,7 @@ from django.db.models import Sum
 
 from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
 from catalog.models import Product
-from config.money import ZERO, quantize_money
+from core.money import ZERO, quantize_money
 from sales.models import PaymentMethod
 from stores.models import Store
 

@@ -1,20 +1,18 @@
 """Rebuilding a store's analytics tables from its sales: set-based SQL, whole days at a time."""
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.utils.timezone import now
 
 from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
-from config.transactions import derived_data_transaction
+from core.transactions import derived_data_transaction
 from sales.models import Refund, Sale, SaleLine, SalePayment
 from stores.models import Store
 from stores.tenancy import current_store
@@ -24,8 +22,6 @@ logger = logging.getLogger(__name__)
 # Days rebuilt per transaction: each batch replaces its days at once, so a reader never sees a
 # half-rebuilt day, and progress is reported between batches.
 BATCH_DAYS = 31
-# A busy store's sales of one day are folded into one refresh queued at most this often.
-REFRESH_COALESCE_SECONDS = 5
 
 TABLES = {
     "sale": Sale._meta.db_table,
@@ -265,42 +261,3 @@ def analytics_rebuild(
         analytics_days_rebuild(first=batch_first, last=batch_last)
         progress(done * 100 // len(batches))
     return {"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1}
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(current_store().timezone)).date()
-
-
-def local_today(store: Store) -> date:
-    return now().astimezone(ZoneInfo(store.timezone)).date()
-
-
-def analytics_refresh_schedule(*, schema_name: str, days: Iterable[date]) -> None:
-    """After a committed sale or refund: queue a refresh of its days, once per few seconds.
-
-    Called from transaction.on_commit with the store's schema named when the sale was made, so
-    the task runs there whatever the connection is set to by then. A day already queued and not
-    yet started is not queued again; the task clears its mark when it starts, so a sale
-    committed while it runs queues the next refresh.
-    """
-    from analytics.tasks import analytics_refresh_day  # noqa: PLC0415 - tasks import services
-
-    marks = caches["shared"]
-    for day in set(days):
-        mark = refresh_mark(schema_name, day)
-        if marks.add(mark, 1, timeout=REFRESH_COALESCE_SECONDS * 12):
-            try:
-                analytics_refresh_day.apply_async(
-                    args=[day.isoformat()],
-                    countdown=REFRESH_COALESCE_SECONDS,
-                    headers={"_schema_name": schema_name},
-                )
-            except Exception:  # a broker outage must not fail a sale that is already committed
-                # The mark stays until it expires: the sales meanwhile do not each wait on the
-                # dead broker; the first sale after it retries, and the nightly rebuild repairs.
-                logger.exception("analytics refresh not queued", extra={"day": day.isoformat()})
-
-
-def refresh_mark(schema_name: str, day: date) -> str:
-    # In the shared cache, so the sale's request and the worker's task name the same key.
-    return f"analytics-refresh:{schema_name}:{day.isoformat()}"

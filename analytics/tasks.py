@@ -1,8 +1,11 @@
-"""Celery tasks of analytics: rebuilds as tracked jobs, day refreshes, the nightly fan-out."""
+"""Celery tasks of analytics and their enqueues: rebuilds as tracked jobs, day refreshes after
+sales and refunds, the nightly fan-out; and the subscriber told which days changed."""
 
 import logging
 import zlib
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import caches
@@ -11,14 +14,18 @@ from django_tenants.utils import tenant_context
 from kombu.exceptions import OperationalError
 
 from analytics import services
-from config.celery import app
+from core.celery import app
+from jobs.models import Job
 from jobs.services import job_create, job_fail
 from jobs.tasks import JobTask
-from stores.models import Store
+from stores.clock import local_today
+from stores.models import Store, User
 
 logger = logging.getLogger(__name__)
 
 REBUILD_KIND = "analytics.rebuild"
+# A busy store's sales of one day are folded into one refresh queued at most this often.
+REFRESH_COALESCE_SECONDS = 5
 
 
 @app.task(base=JobTask, bind=True, name=REBUILD_KIND)
@@ -34,8 +41,8 @@ def analytics_rebuild_job(
 
 
 def analytics_rebuild_enqueue(
-    *, date_from: date | None, date_to: date | None, user, countdown: int = 0
-):
+    *, date_from: date | None, date_to: date | None, user: User | None, countdown: int = 0
+) -> Job:
     """A queued Job for a rebuild of the active store, sent to the workers once it commits."""
     params = {
         "date_from": date_from.isoformat() if date_from else None,
@@ -64,7 +71,7 @@ def analytics_refresh_day(day: str) -> None:
     """Bring one local day's figures up to date after sales or refunds on it."""
     local_day = date.fromisoformat(day)
     # Later sales queue the next refresh.
-    caches["shared"].delete(services.refresh_mark(connection.schema_name, local_day))
+    caches["shared"].delete(refresh_mark(connection.schema_name, local_day))
     services.analytics_days_rebuild(first=local_day, last=local_day)
 
 
@@ -79,7 +86,7 @@ def analytics_nightly_rebuild() -> int:
     window = settings.ANALYTICS_NIGHTLY_WINDOW_SECONDS
     queued = 0
     for store in Store.objects.filter(is_active=True).order_by("pk").iterator():
-        today = services.local_today(store)
+        today = local_today(store)
         with tenant_context(store), transaction.atomic():
             analytics_rebuild_enqueue(
                 date_from=today - timedelta(days=1),
@@ -90,3 +97,46 @@ def analytics_nightly_rebuild() -> int:
         queued += 1
     logger.info("nightly analytics queued", extra={"stores": queued})
     return queued
+
+
+def refresh_mark(schema_name: str, day: date) -> str:
+    # In the shared cache, so the sale's request and the worker's task name the same key.
+    return f"analytics-refresh:{schema_name}:{day.isoformat()}"
+
+
+def analytics_refresh_enqueue(*, schema_name: str, days: Iterable[date]) -> None:
+    """After a committed sale or refund: queue a refresh of its days, once per few seconds.
+
+    Called on commit with the store's schema named when the sale was made, so the task runs
+    there whatever the connection is set to by then. A day already queued and not yet started
+    is not queued again; the task clears its mark when it starts, so a sale committed while it
+    runs queues the next refresh.
+    """
+    marks = caches["shared"]
+    for day in set(days):
+        mark = refresh_mark(schema_name, day)
+        if marks.add(mark, 1, timeout=REFRESH_COALESCE_SECONDS * 12):
+            try:
+                analytics_refresh_day.apply_async(
+                    args=[day.isoformat()],
+                    countdown=REFRESH_COALESCE_SECONDS,
+                    headers={"_schema_name": schema_name},
+                )
+            except Exception:  # a broker outage must not fail a sale that is already committed
+                # The mark stays until it expires: the sales meanwhile do not each wait on the
+                # dead broker; the first sale after it retries, and the nightly rebuild repairs.
+                logger.exception("analytics refresh not queued", extra={"day": day.isoformat()})
+
+
+def analytics_days_changed(*, schema_name: str, days: Collection[date] | None) -> None:
+    """Subscriber of `core.derived.days_changed` (settings.DAYS_CHANGED_SUBSCRIBERS).
+
+    Some days changed (a sale, a refund): their refresh is queued once the change commits.
+    Every day may have moved (a new time zone): a full rebuild, as a job of the store.
+    """
+    if days is None:
+        analytics_rebuild_enqueue(date_from=None, date_to=None, user=None)
+    else:
+        transaction.on_commit(
+            partial(analytics_refresh_enqueue, schema_name=schema_name, days=list(days))
+        )

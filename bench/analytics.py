@@ -35,8 +35,8 @@ from analytics.services import ANALYTICS_TABLES  # noqa: E402
 from analytics.tasks import analytics_rebuild_job  # noqa: E402
 from jobs.models import Job  # noqa: E402
 from jobs.services import job_create  # noqa: E402
+from onboarding.services import store_signup  # noqa: E402
 from stores.models import Store, User  # noqa: E402
-from stores.services import store_signup  # noqa: E402
 
 LINES_PER_SALE = 3
 DAYS = 90

@@ -30,12 +30,11 @@ from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from config.celery import app as celery_app  # noqa: E402
-from config.database import database_url  # noqa: E402
-from config.serving import gunicorn  # noqa: E402
+from core.celery import app as celery_app  # noqa: E402
+from onboarding.services import store_signup  # noqa: E402
+from ops.serving import database_url, gunicorn  # noqa: E402
 from sales.services import shift_open  # noqa: E402
 from stores.models import User  # noqa: E402
-from stores.services import store_signup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 200

@@ -33,14 +33,13 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.models import Product  # noqa: E402
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from config.celery import app as celery_app  # noqa: E402
-from config.database import database_url  # noqa: E402
-from config.serving import gunicorn  # noqa: E402
+from core.celery import app as celery_app  # noqa: E402
 from customers.services import customer_create  # noqa: E402
+from onboarding.services import store_signup  # noqa: E402
+from ops.serving import database_url, gunicorn  # noqa: E402
 from sales.models import Sale  # noqa: E402
 from sales.services import shift_open  # noqa: E402
 from stores.models import User  # noqa: E402
-from stores.services import store_signup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 150

@@ -1,6 +1,6 @@
 """Domain errors of the catalog."""
 
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 
 
 class InsufficientStock(Conflict):

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from catalog.models import Category, Product, StockMovement
-from config.fields import PlainDecimalField
+from core.fields import PlainDecimalField
 
 
 class CategorySerializer(serializers.ModelSerializer):

@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,9 +16,6 @@ from catalog.lock_objects import products_for_update
 from catalog.models import Category, Product, StockMovement
 from stores.models import User
 from stores.tenancy import current_store
-
-if TYPE_CHECKING:
-    from sales.models import Refund, Sale
 
 # A category tree deeper than this is a mistake, not a catalog.
 MAX_CATEGORY_DEPTH = 32
@@ -54,8 +51,8 @@ def _stock_write(
     reason: str,
     user: User | None,
     note: str,
-    sale: "Sale | None",
-    refund: "Refund | None",
+    sale_id: int | None,
+    refund_id: int | None,
 ) -> list[StockMovement]:
     """The movements and the counters, for products locked and checked by the caller."""
     created_at = now()
@@ -65,8 +62,8 @@ def _stock_write(
             delta=change.delta,
             reason=reason,
             note=note,
-            sale=sale,
-            refund=refund,
+            sale_id=sale_id,
+            refund_id=refund_id,
             created_by=user,
             created_at=created_at,
         )
@@ -92,8 +89,8 @@ def stock_apply(
     reason: str,
     user: User | None,
     note: str = "",
-    sale: "Sale | None" = None,
-    refund: "Refund | None" = None,
+    sale_id: int | None = None,
+    refund_id: int | None = None,
     locked_products: Mapping[int, Product] | None = None,
 ) -> list[StockMovement]:
     """Apply stock changes: one movement per change, counters updated with F() alongside.
@@ -135,8 +132,8 @@ def stock_apply(
                 reason=reason,
                 user=user,
                 note=note,
-                sale=sale,
-                refund=refund,
+                sale_id=sale_id,
+                refund_id=refund_id,
             )
     if refusal is not None:
         raise refusal

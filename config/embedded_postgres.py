@@ -4,6 +4,14 @@ import logging
 import warnings
 from pathlib import Path
 
+with warnings.catch_warnings():
+    # Without XDG_RUNTIME_DIR (containers, CI) platformdirs falls back to /tmp and says so.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    try:
+        import pgserver
+    except ImportError:  # the `local` extra is not installed: DATABASE_URL must be set
+        pgserver = None
+
 
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded server in `data_dir` and return a URL for its `kassa` database.
@@ -11,16 +19,13 @@ def embedded_database_url(data_dir: Path) -> str:
     The server outlives the process that started it, so `runserver`'s reloader, a Celery worker and
     the tests all share one; `make stop-db` stops it.
     """
+    if pgserver is None:
+        raise RuntimeError(
+            "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
+            "run `pip install -e '.[local]'` or set DATABASE_URL=postgres://..."
+        )
     with warnings.catch_warnings():
-        # Without XDG_RUNTIME_DIR (containers, CI) platformdirs falls back to /tmp and says so.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        try:
-            import pgserver  # noqa: PLC0415 - only needed when no DATABASE_URL is configured
-        except ImportError as error:  # depends on the installed extras
-            raise RuntimeError(
-                "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
-                "run `pip install -e '.[local]'` or set DATABASE_URL=postgres://..."
-            ) from error
         # pgserver logs its own housekeeping at INFO, some of it while the interpreter exits.
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- Apps: SHARED_APPS live in `public`, TENANT_APPS in every store's schema -------------------
 
 SHARED_APPS = [
-    # Before django_tenants: its migrate_schemas command is Kassa's own, a faster superset.
     "stores",
+    # Before django_tenants: its migrate_schemas command is Kassa's own, a faster superset.
+    "ops",
     "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -59,7 +60,7 @@ TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "stores.User"
 
 MIDDLEWARE = [
-    "config.logging.RequestContextMiddleware",
+    "core.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "stores.middleware.TenantHeaderMiddleware",
@@ -176,22 +177,22 @@ def _rate(name: str, default: str) -> str | None:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.authentication.JWTAuthentication",
+        "core.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.KassaAutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.KassaAutoSchema",
+    "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.throttling.AnonRateThrottle",
-        "config.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": _rate("THROTTLE_ANON", "120/min"),
@@ -285,6 +286,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+# What is derived from a store's days, told when days change (core.derived.days_changed).
+DAYS_CHANGED_SUBSCRIBERS = ["analytics.tasks.analytics_days_changed"]
 # Empty store schemas kept ready, so a signup renames one instead of creating tables.
 STORE_SPARE_SCHEMAS = env.int("STORE_SPARE_SCHEMAS", default=3)
 ANALYTICS_NIGHTLY_WINDOW_SECONDS = env.int("ANALYTICS_NIGHTLY_WINDOW_SECONDS", default=3 * 3600)
@@ -331,13 +334,13 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")  # or "json": one object per
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s "
             "[request=%(request_id)s store=%(store)s user=%(user)s] %(message)s"
         },
-        "json": {"()": "config.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
@@ -352,4 +355,4 @@ LOGGING = {
     },
 }
 
-CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+CSRF_FAILURE_VIEW = "core.exceptions.csrf_failure"

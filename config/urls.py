@@ -4,21 +4,25 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config import views
+from core.exceptions import not_found
+from sales.urls import customer_sales_urlpatterns
 
 api_patterns = [
+    path("", include("onboarding.urls")),
     path("", include("stores.urls")),
     path("catalog/", include("catalog.urls")),
     path("customers/", include("customers.urls")),
+    # A customer's sales are served by sales: customers knows nothing of sales.
+    path("customers/", include(customer_sales_urlpatterns)),
     path("sales/", include("sales.urls")),
     path("analytics/", include("analytics.urls")),
     path("jobs/", include("jobs.urls")),
-    path("health/", views.HealthApi.as_view(), name="health"),
+    path("", include("ops.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # Whatever else is asked under /api/ is a JSON 404, with DEBUG on too.
-    re_path(r"^.*$", views.not_found),
+    re_path(r"^.*$", not_found),
 ]
 
 urlpatterns = [
@@ -26,7 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "config.views.bad_request"
-handler403 = "config.views.permission_denied"
-handler404 = "config.views.not_found"
-handler500 = "config.views.server_error"
+handler400 = "core.exceptions.bad_request"
+handler403 = "core.exceptions.permission_denied"
+handler404 = "core.exceptions.not_found"
+handler500 = "core.exceptions.server_error"

@@ -2,17 +2,12 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.decorators import action
-from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from customers import services
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.serializers import CustomerSerializer
-from sales.selectors import sale_list
-from sales.serializers import SaleSerializer
 from stores.permissions import EVERY_ROLE, store_roles
 from stores.tenancy import StoreScopedViewMixin
 
@@ -47,11 +42,3 @@ class CustomerViewSet(StoreScopedViewMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Customer) -> None:
         services.customer_delete(customer=instance)
-
-    @extend_schema(summary="A customer's sales", responses={200: SaleSerializer(many=True)})
-    @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=("id",))
-    def sales(self, request: Request, pk: str | None = None) -> Response:
-        """The customer's sales, newest first."""
-        customer = self.get_object()
-        page = self.paginate_queryset(sale_list(customer_id=customer.pk))
-        return self.get_paginated_response(SaleSerializer(page, many=True).data)

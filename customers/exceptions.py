@@ -1,6 +1,6 @@
 """Domain errors of customers."""
 
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 
 
 class CustomerHasSales(Conflict):

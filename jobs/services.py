@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Case, F, Q, Value, When
 from django.utils.timezone import now
 
-from config.transactions import derived_data_transaction
+from core.transactions import derived_data_transaction
 from jobs.models import Job
 from stores.models import User
 

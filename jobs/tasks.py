@@ -6,7 +6,7 @@ from typing import Any
 from django.db import InterfaceError, OperationalError
 from django_tenants.utils import tenant_context
 
-from config.celery import app
+from core.celery import app
 from jobs import services
 from stores.models import Store
 

@@ -1,4 +1,4 @@
-"""Thin DRF views of the sales API: registers, shifts, checkout and refunds."""
+"""Thin DRF views of the sales API: registers, shifts, checkout, refunds, a customer's sales."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -7,12 +7,13 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from customers.models import Customer
 from sales import selectors, services
 from sales.filters import SaleFilter, ShiftFilter
 from sales.idempotency import idempotent
@@ -254,3 +255,24 @@ class SaleViewSet(
             body = RefundSerializer(refund).data
             claim.complete(status=status.HTTP_201_CREATED, body=body)
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class CustomerSalesApi(StoreScopedViewMixin, generics.GenericAPIView):
+    """A customer's sales: the customer is looked up in the store, then their sales listed."""
+
+    queryset = Customer.objects.order_by("id")
+    serializer_class = SaleSerializer
+    permission_classes = (store_roles(read=EVERY_ROLE, write=EVERY_ROLE),)
+    filterset_class = None
+    ordering_fields = ("id",)
+
+    @extend_schema(
+        operation_id="customers_sales_list",
+        summary="A customer's sales",
+        responses={200: SaleSerializer(many=True)},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        """The customer's sales, newest first."""
+        customer = self.get_object()
+        page = self.paginate_queryset(selectors.sale_list(customer_id=customer.pk))
+        return self.get_paginated_response(SaleSerializer(page, many=True).data)

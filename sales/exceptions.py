@@ -2,7 +2,7 @@
 
 from rest_framework import status
 
-from config.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError
 
 
 class ShiftAlreadyOpen(Conflict):

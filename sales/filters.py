@@ -1,18 +1,12 @@
 """django-filter filter sets of the sales endpoints."""
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import django_filters
 from django.db.models import QuerySet
 
 from sales.models import Sale, Shift
-from stores.tenancy import current_store
-
-
-def _store_midnight(day: date) -> datetime:
-    """The start of `day` in the store's time zone."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_store().timezone))
+from stores.clock import local_midnight
 
 
 class ShiftFilter(django_filters.FilterSet):
@@ -37,10 +31,10 @@ class _SaleFilter(django_filters.FilterSet):
         fields = ("register", "shift", "customer")
 
     def filter_from(self, queryset: QuerySet[Sale], name: str, value: date) -> QuerySet[Sale]:
-        return queryset.filter(created_at__gte=_store_midnight(value))
+        return queryset.filter(created_at__gte=local_midnight(value))
 
     def filter_to(self, queryset: QuerySet[Sale], name: str, value: date) -> QuerySet[Sale]:
-        return queryset.filter(created_at__lt=_store_midnight(value + timedelta(days=1)))
+        return queryset.filter(created_at__lt=local_midnight(value + timedelta(days=1)))
 
 
 # `from` is a Python keyword, so that filter joins the class by name.

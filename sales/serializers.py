@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from config.fields import PlainDecimalField
-from config.serializers import LeanSerializer
+from core.fields import PlainDecimalField
+from core.serializers import LeanSerializer
 from sales.models import (
     PaymentMethod,
     Refund,

@@ -2,7 +2,7 @@
 
 from django_tenants.utils import tenant_context
 
-from config.celery import app
+from core.celery import app
 from sales.idempotency import idempotency_keys_purge
 from stores.models import Store
 

@@ -1,8 +1,9 @@
-"""URLs of the sales API, under /api/sales/."""
+"""URLs of the sales API, under /api/sales/; and a customer's sales, under /api/customers/."""
 
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from sales.apis import RegisterViewSet, SaleViewSet, ShiftViewSet
+from sales.apis import CustomerSalesApi, RegisterViewSet, SaleViewSet, ShiftViewSet
 
 router = SimpleRouter()
 router.register("registers", RegisterViewSet, basename="register")
@@ -10,3 +11,8 @@ router.register("shifts", ShiftViewSet, basename="shift")
 router.register("", SaleViewSet, basename="sale")
 
 urlpatterns = router.urls
+
+# The customers router's lookup pattern, so /api/customers/{id}/ and its sales agree on ids.
+customer_sales_urlpatterns = [
+    re_path(r"^(?P<pk>[^/.]+)/sales/$", CustomerSalesApi.as_view(), name="customer-sales"),
+]

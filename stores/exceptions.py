@@ -2,7 +2,7 @@
 
 from rest_framework import status
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class TenantRequired(DomainError):

@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from config import logging as log_context
+from core import logging as log_context
 from stores.exceptions import TenantNotFound, TenantRequired
 from stores.tenancy import store_for_tenant_key
 

@@ -8,6 +8,8 @@ from django.db.models.functions import Lower
 from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
 
+from stores.key_cache import forget_store
+
 
 def user_reference(**options: Any) -> models.ForeignKey:
     """A store table's reference to a user (in public), without a database constraint.
@@ -106,8 +108,6 @@ class Store(TenantMixin):
 
     def forget_cached(self) -> None:
         """Drop this store from the tenant-key cache now and again once the change commits."""
-        from stores.tenancy import forget_store  # noqa: PLC0415 - tenancy imports this module
-
         forget_store(self.tenant_key)
         # A request that read the old row before this commit may have cached it meanwhile.
         transaction.on_commit(lambda: forget_store(self.tenant_key))

@@ -1,7 +1,6 @@
-"""Input and output shapes of the public API: signup, auth, the caller and their stores."""
+"""Input and output shapes of the stores API: auth, the caller and their stores, the current
+store and its staff."""
 
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
@@ -10,19 +9,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from stores.models import Membership, Store, User
-from stores.validators import validate_currency, validate_time_zone
-
-
-def _django_validator(validator):
-    """Wrap a Django validator so DRF reports its message under the field."""
-
-    def run(value: str) -> None:
-        try:
-            validator(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
-
-    return run
+from stores.validators import validate_time_zone
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -52,70 +39,6 @@ class StoreSerializer(serializers.ModelSerializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
-
-
-class SignupOwnerSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-
-    def validate_email(self, value: str) -> str:
-        email = User.objects.normalize_email(value)
-        if User.objects.filter(email=email).exists():
-            raise serializers.ValidationError(
-                "A user with this email already exists: sign in, then sign up the store "
-                "with your token."
-            )
-        return email
-
-    def validate(self, attrs: dict) -> dict:
-        candidate = User(email=attrs["email"], full_name=attrs.get("full_name", ""))
-        try:
-            validate_password(attrs["password"], user=candidate)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError({"password": error.messages}) from error
-        return attrs
-
-
-class SignupSerializer(serializers.Serializer):
-    store_name = serializers.CharField(max_length=200)
-    currency = serializers.CharField(
-        min_length=3, max_length=3, validators=[_django_validator(validate_currency)]
-    )
-    timezone = serializers.CharField(
-        max_length=64, validators=[_django_validator(validate_time_zone)]
-    )
-    prices_include_tax = serializers.BooleanField(default=True)
-    owner = SignupOwnerSerializer(
-        required=False,
-        help_text="The new owner's account. Required without a Bearer token; with one, the "
-        "caller becomes the owner and this is ignored.",
-    )
-
-    def to_internal_value(self, data: object) -> dict:
-        if isinstance(data, dict) and isinstance(data.get("currency"), str):
-            data = {**data, "currency": data["currency"].strip().upper()}
-        return super().to_internal_value(data)
-
-    def validate(self, attrs: dict) -> dict:
-        if not self.context["request"].user.is_authenticated and "owner" not in attrs:
-            raise serializers.ValidationError(
-                {"owner": ["Required when signing up without a Bearer token."]}
-            )
-        return attrs
-
-    def run_validation(self, data: object = serializers.empty) -> dict:
-        # An authenticated caller's `owner` is ignored, so it must not fail validation either.
-        request = self.context["request"]
-        if request.user.is_authenticated and isinstance(data, dict):
-            data = {key: value for key, value in data.items() if key != "owner"}
-        return super().run_validation(data)
-
-
-class SignupResponseSerializer(serializers.Serializer):
-    store = StoreSerializer()
-    user = UserSerializer()
-    tokens = TokenPairSerializer()
 
 
 class StoreMembershipSerializer(serializers.ModelSerializer):
@@ -205,9 +128,7 @@ STORE_SETTINGS = ("name", "timezone", "prices_include_tax", "allow_negative_stoc
 class CurrentStoreSerializer(serializers.ModelSerializer):
     """The active store. The owner may change its name, time zone and tax and stock settings."""
 
-    timezone = serializers.CharField(
-        max_length=64, required=False, validators=[_django_validator(validate_time_zone)]
-    )
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_time_zone])
 
     class Meta:
         model = Store

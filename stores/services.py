@@ -1,29 +1,20 @@
-"""Every write to users, stores and memberships, onboarding included."""
+"""Every write to users, stores and memberships (onboarding combines them: see `onboarding`)."""
 
 import logging
-from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import tenant_context
 
-from analytics.tasks import analytics_rebuild_enqueue
-from sales.services import MAIN_REGISTER_NAME, register_create
+from core.derived import days_changed
 from stores import naming
 from stores.exceptions import AlreadyAMember, LastOwner
 from stores.lock_objects import owner_memberships_for_update
 from stores.models import Membership, Store, User
-from stores.provisioning import store_schema_create
 from stores.validators import validate_currency, validate_time_zone
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Signup:
-    store: Store
-    user: User
 
 
 def user_create(*, email: str, password: str, full_name: str = "") -> User:
@@ -73,47 +64,17 @@ def _free_slug(base: str) -> str:
         number += 1
 
 
-def _store_insert(*, name: str, **fields: object) -> Store:
-    """The store row, under the first free slug.
+@transaction.atomic
+def store_create(
+    *, name: str, currency: str, timezone: str, prices_include_tax: bool = True
+) -> Store:
+    """A store's row, under the first free slug; its schema is made by `stores.provisioning`.
+
+    400-style field errors for an empty name, an unknown currency or time zone.
 
     Same-name onboardings wait for each other on an advisory lock; a different name can still
     claim the same slug ("Test Shop" wants test-shop-2, "Test Shop 2" wants it too), so a
     unique violation is retried with the next free slug.
-    """
-    base = naming.base_slug(name)
-    _lock_slug(base)
-    for _attempt in range(SLUG_ATTEMPTS):
-        slug = _free_slug(base)
-        store = Store(
-            name=name,
-            slug=slug,
-            schema_name=naming.schema_name_for(slug),
-            tenant_key=naming.new_tenant_key(slug),
-            **fields,
-        )
-        store.full_clean(validate_unique=False)
-        try:
-            with transaction.atomic():
-                store.save()
-        except IntegrityError:
-            continue
-        return store
-    raise IntegrityError(f"no free slug for {base!r} after {SLUG_ATTEMPTS} attempts")
-
-
-@transaction.atomic
-def store_onboard(
-    *,
-    owner: User,
-    name: str,
-    currency: str,
-    timezone: str,
-    prices_include_tax: bool = True,
-) -> Store:
-    """A store with its schema (every tenant table), its owner and its "Main register".
-
-    One transaction: PostgreSQL's DDL is transactional, so a failure anywhere, even halfway
-    through the schema's migrations, leaves no row and no schema behind.
     """
     name = name.strip()
     if not name:
@@ -126,55 +87,33 @@ def store_onboard(
             validator(value)
         except ValidationError as error:
             raise ValidationError({field: error.messages}) from error
-
-    store = _store_insert(
-        name=name, currency=currency, timezone=timezone, prices_include_tax=prices_include_tax
-    )
-    how = store_schema_create(store=store)
-    transaction.on_commit(spares_refill_later)
-    Membership.objects.create(user=owner, store=store, role=Membership.Role.OWNER)
-    with tenant_context(store):
-        register_create(name=MAIN_REGISTER_NAME)
-    logger.info(
-        "store onboarded",
-        extra={"store": store.tenant_key, "schema": store.schema_name, "schema_from": how},
-    )
-    return store
-
-
-@transaction.atomic
-def store_signup(
-    *,
-    user: User | None,
-    name: str,
-    currency: str,
-    timezone: str,
-    prices_include_tax: bool = True,
-    owner_email: str = "",
-    owner_password: str = "",
-    owner_full_name: str = "",
-) -> Signup:
-    """Onboarding as the signup endpoint offers it: for the signed-in `user`, or a new owner."""
-    if user is None:
-        user = user_create(email=owner_email, password=owner_password, full_name=owner_full_name)
-    store = store_onboard(
-        owner=user,
-        name=name,
-        currency=currency,
-        timezone=timezone,
-        prices_include_tax=prices_include_tax,
-    )
-    return Signup(store=store, user=user)
+    base = naming.base_slug(name)
+    _lock_slug(base)
+    for _attempt in range(SLUG_ATTEMPTS):
+        slug = _free_slug(base)
+        store = Store(
+            name=name,
+            slug=slug,
+            schema_name=naming.schema_name_for(slug),
+            tenant_key=naming.new_tenant_key(slug),
+            currency=currency,
+            timezone=timezone,
+            prices_include_tax=prices_include_tax,
+        )
+        store.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                store.save()
+        except IntegrityError:
+            continue
+        return store
+    raise IntegrityError(f"no free slug for {base!r} after {SLUG_ATTEMPTS} attempts")
 
 
-def spares_refill_later() -> None:
-    """Queue the refill of the spare schema pool; a broker outage only delays it."""
-    from stores.tasks import spares_refill  # noqa: PLC0415 - tasks import services' modules
-
-    try:
-        spares_refill.delay()
-    except Exception:  # the store is committed; the next signup or migrate_schemas refills
-        logger.exception("spare schema refill not queued")
+def membership_create(*, store: Store, user: User, role: str) -> Membership:
+    """Make `user` a member of `store` in `role` (onboarding's owner; invitations accepted)."""
+    _check_role(role)
+    return Membership.objects.create(user=user, store=store, role=role)
 
 
 def _check_role(role: str | None) -> None:
@@ -274,7 +213,7 @@ def store_update(
     if changes:
         store.save(update_fields=list(changes))
     if moved_days:
-        # Every sale's local day may have moved: rebuild the store's analytics in the background.
+        # Every sale's local day may have moved: what is derived from days is rebuilt.
         with tenant_context(store):
-            analytics_rebuild_enqueue(date_from=None, date_to=None, user=None)
+            days_changed(days=None)
     return store

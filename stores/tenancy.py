@@ -6,6 +6,7 @@ from django.core.cache import caches
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
+from stores.key_cache import cache_key
 from stores.models import Store
 
 # tenant keys are `<slug with underscores>_<8 hex>`; anything else is rejected before any lookup.
@@ -15,30 +16,22 @@ UNKNOWN_KEY_SECONDS = 30
 _UNKNOWN = "unknown"
 
 
-def _cache_key(tenant_key: str) -> str:
-    return f"tenant-key:{tenant_key}"
-
-
 def store_for_tenant_key(tenant_key: str) -> Store | None:
     """The active store with this key, or None; no query when the cache is warm."""
     if not TENANT_KEY_PATTERN.match(tenant_key):
         return None
     cache = caches["shared"]
-    cached = cache.get(_cache_key(tenant_key))
+    cached = cache.get(cache_key(tenant_key))
     if cached is None:
         store = Store.objects.filter(tenant_key=tenant_key).first()
         cached = store if store is not None else _UNKNOWN
         if store is None:
-            cache.set(_cache_key(tenant_key), cached, timeout=UNKNOWN_KEY_SECONDS)
+            cache.set(cache_key(tenant_key), cached, timeout=UNKNOWN_KEY_SECONDS)
         else:
-            cache.set(_cache_key(tenant_key), cached)  # for STORE_CACHE_SECONDS
+            cache.set(cache_key(tenant_key), cached)  # for STORE_CACHE_SECONDS
     if cached == _UNKNOWN or not cached.is_active:
         return None
     return cached
-
-
-def forget_store(tenant_key: str) -> None:
-    caches["shared"].delete(_cache_key(tenant_key))
 
 
 class StoreScopedViewMixin:

@@ -1,4 +1,4 @@
-"""URLs of the stores app: signup, auth, the caller and their stores; the store and its staff."""
+"""URLs of the stores app: auth, the caller and their stores; the store and its staff."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
@@ -9,7 +9,6 @@ staff_router = SimpleRouter()
 staff_router.register("staff", staff_apis.StaffViewSet, basename="staff")
 
 urlpatterns = [
-    path("stores/signup/", apis.SignupApi.as_view(), name="store-signup"),
     path("stores/", apis.StoreListApi.as_view(), name="store-list"),
     path("auth/token/", apis.TokenApi.as_view(), name="auth-token"),
     path("auth/token/refresh/", apis.TokenRefreshApi.as_view(), name="auth-token-refresh"),

@@ -19,10 +19,10 @@ from rest_framework.test import APIClient
 from analytics.models import DailySales
 from analytics.tasks import analytics_rebuild_job
 from catalog.services import product_create, stock_adjust
-from config.celery import app as celery_app
-from config.database import database_url
+from core.celery import app as celery_app
 from jobs.models import Job
 from jobs.services import job_create
+from ops.serving import database_url
 from sales.services import LineInput, PaymentInput, sale_checkout, shift_open
 from tests.conftest import StoreWithStaff, access_token, make_store
 

@@ -23,9 +23,8 @@ from rest_framework.test import APIClient
 
 from catalog.models import Product
 from catalog.services import product_create, stock_adjust
-from config.celery import app as celery_app
-from config.database import database_url
-from config.serving import gunicorn
+from core.celery import app as celery_app
+from ops.serving import database_url, gunicorn
 from sales.models import Sale
 from sales.services import shift_open
 from tests.conftest import StoreWithStaff, access_token, make_store

@@ -17,8 +17,8 @@ from django.conf import settings
 from django_tenants.utils import tenant_context
 
 from catalog.services import category_create, product_create, stock_adjust
-from config.serving import gunicorn
 from customers.services import customer_create
+from ops.serving import gunicorn
 from sales.services import LineInput, PaymentInput, sale_checkout, shift_open
 from tests.conftest import access_token, make_store
 from tests.test_celery_worker import url_of_the_test_database

@@ -10,6 +10,7 @@ from rest_framework.fields import DateTimeField
 from rest_framework.test import APIClient
 
 import analytics.services
+import stores.clock
 from analytics.services import analytics_rebuild
 from jobs.models import Job
 from sales.models import Sale
@@ -262,7 +263,9 @@ def test_the_summary_of_days_without_figures(store_a, client_for, monkeypatch):
 
 def test_the_default_range_is_the_30_days_up_to_the_stores_today(store_a, client_for, monkeypatch):
     # given it is 02:00 UTC on 11 March: still 10 March (22:00) in New York
-    monkeypatch.setattr(analytics.services, "now", lambda: datetime(2026, 3, 11, 2, 0, tzinfo=UTC))
+    at_two = datetime(2026, 3, 11, 2, 0, tzinfo=UTC)
+    monkeypatch.setattr(analytics.services, "now", lambda: at_two)
+    monkeypatch.setattr(stores.clock, "now", lambda: at_two)  # the store's today
     rebuilt_three_days(store_a, prices_include_tax=True)
 
     # when
@@ -310,7 +313,9 @@ def test_a_range_given_in_part_ends_or_starts_at_the_defaults(
     store_a, client_for, monkeypatch, query, expected_range
 ):
     # given it is 10 March in New York
-    monkeypatch.setattr(analytics.services, "now", lambda: datetime(2026, 3, 11, 2, 0, tzinfo=UTC))
+    at_two = datetime(2026, 3, 11, 2, 0, tzinfo=UTC)
+    monkeypatch.setattr(analytics.services, "now", lambda: at_two)
+    monkeypatch.setattr(stores.clock, "now", lambda: at_two)  # the store's today
     set_up_store(store_a, prices_include_tax=True)
 
     # when
@@ -354,7 +359,9 @@ def test_a_range_given_in_part_ends_or_starts_at_the_defaults(
 )
 def test_a_bad_range_is_400(store_a, client_for, monkeypatch, query, errors):
     # given it is 10 March in New York
-    monkeypatch.setattr(analytics.services, "now", lambda: datetime(2026, 3, 11, 2, 0, tzinfo=UTC))
+    at_two = datetime(2026, 3, 11, 2, 0, tzinfo=UTC)
+    monkeypatch.setattr(analytics.services, "now", lambda: at_two)
+    monkeypatch.setattr(stores.clock, "now", lambda: at_two)  # the store's today
     set_up_store(store_a, prices_include_tax=True)
 
     # when
@@ -567,7 +574,7 @@ def test_a_committed_regenerate_request_runs_its_job_in_the_store(client_for):
             lines=[LineInput(product_id=coffee.pk, quantity=Decimal("2"))],
             payments=[PaymentInput(method="card", amount=Decimal("7.00"))],
         )
-        sold_on = analytics.services.local_day(Sale.objects.get().created_at)
+        sold_on = stores.clock.local_day(Sale.objects.get().created_at)
         empty_analytics_tables()
     client = client_for(staffed.owner, staffed.store)
 

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 import analytics.services
 import analytics.tasks
+import stores.clock
 from analytics.models import DailyPayment, DailyProductSales, DailySales, HourlySales
 from analytics.services import analytics_days_rebuild, analytics_rebuild
 from catalog.models import Product
-from config.money import quantize_money
+from core.money import quantize_money
 from jobs.models import Job
 from sales.models import Refund, Sale, SaleLine
 from sales.services import (
@@ -844,7 +845,7 @@ def test_a_committed_checkout_and_refund_refresh_their_day(
                 ],
                 method="cash",
             )
-        today = analytics.services.local_today(store_a.store)
+        today = stores.clock.local_today(store_a.store)
 
     # then the summary of today shows them, with no rebuild asked for
     body = client_for(store_a.owner, store_a.store).get("/api/analytics/summary/").json()
@@ -939,7 +940,7 @@ def test_the_nightly_rebuild_queues_one_job_per_active_store_in_its_schema(monke
     east = make_store(STORE_SCHEMAS[0], name="East", timezone="Pacific/Kiritimati")
     west = make_store(STORE_SCHEMAS[1], name="West", timezone="Pacific/Pago_Pago")
     make_store(STORE_SCHEMAS[2], name="Closed", is_active=False)
-    monkeypatch.setattr(analytics.services, "now", lambda: GENERATED_AT)
+    monkeypatch.setattr(stores.clock, "now", lambda: GENERATED_AT)  # the stores' today
     sent: list[dict] = []
 
     def record(*args: object, **options: object) -> None:

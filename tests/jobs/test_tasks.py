@@ -8,7 +8,7 @@ from django.db import OperationalError, connection
 from django.utils.timezone import now
 from django_tenants.utils import schema_context, tenant_context
 
-import config.celery
+import core.celery
 import jobs.services
 import jobs.tasks
 from jobs.models import Job
@@ -18,7 +18,7 @@ from tests.conftest import STORE_SCHEMAS, StoreWithStaff, make_store
 # --- Tasks made for these tests -------------------------------------------------------------
 
 
-@config.celery.app.task(base=jobs.tasks.JobTask, bind=True, name="tests.jobs.count_rows")
+@core.celery.app.task(base=jobs.tasks.JobTask, bind=True, name="tests.jobs.count_rows")
 def count_rows(self: jobs.tasks.JobTask, job_id: int, rows: int) -> dict:
     """Reports halfway, then returns how many rows and what its job looked like meanwhile."""
     self.progress(50)
@@ -26,22 +26,20 @@ def count_rows(self: jobs.tasks.JobTask, job_id: int, rows: int) -> dict:
     return {"rows": rows, "seen": list(seen)}
 
 
-@config.celery.app.task(base=jobs.tasks.JobTask, bind=True, name="tests.jobs.break_on_a_row")
+@core.celery.app.task(base=jobs.tasks.JobTask, bind=True, name="tests.jobs.break_on_a_row")
 def break_on_a_row(self: jobs.tasks.JobTask, job_id: int) -> None:
     self.progress(30)
     raise ValueError("row 7 has no price")
 
 
-@config.celery.app.task(
-    base=jobs.tasks.JobTask, bind=True, name="tests.jobs.lose_the_database_once"
-)
+@core.celery.app.task(base=jobs.tasks.JobTask, bind=True, name="tests.jobs.lose_the_database_once")
 def lose_the_database_once(self: jobs.tasks.JobTask, job_id: int) -> dict:
     if self.request.retries == 0:
         raise OperationalError("server closed the connection unexpectedly")
     return {"retries": self.request.retries}
 
 
-@config.celery.app.task(base=jobs.tasks.JobTask, bind=True, name="tests.jobs.database_down")
+@core.celery.app.task(base=jobs.tasks.JobTask, bind=True, name="tests.jobs.database_down")
 def database_down(self: jobs.tasks.JobTask, job_id: int) -> None:
     raise OperationalError("could not connect to server")
 

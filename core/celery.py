@@ -1,0 +1,36 @@
+"""The tenant-aware Celery app: every task runs in the schema of the store that sent it.
+
+The app reads its settings from Django's (`CELERY_*`) and finds each app's `tasks.py`;
+`config.celery` re-exports it, so `celery -A config` starts a worker or beat.
+"""
+
+from celery.signals import task_postrun, task_prerun
+from django.db import connection
+from tenant_schemas_celery.app import CeleryApp
+
+from core import logging as log_context
+
+app = CeleryApp("kassa")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+_log_tokens: dict[str, tuple] = {}
+
+
+@task_prerun.connect(weak=False)
+def _log_context_for_task(task_id: str, task: object, **_: object) -> None:
+    """Name the task and its store in every record it logs (after the schema switch, which
+    tenant-schemas-celery's own handler, connected first, has made)."""
+    _log_tokens[task_id] = (
+        log_context.request_id.set(f"task-{task_id}"),
+        log_context.store.set(connection.schema_name),
+    )
+
+
+@task_postrun.connect(weak=False)
+def _log_context_done(task_id: str, **_: object) -> None:
+    tokens = _log_tokens.pop(task_id, None)
+    if tokens:
+        log_context.request_id.reset(tokens[0])
+        log_context.store.reset(tokens[1])

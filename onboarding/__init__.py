@@ -1,0 +1,1 @@
+"""Onboarding: signup as one flow, read top to bottom (user, store, schema, owner, register)."""

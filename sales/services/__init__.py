@@ -1,0 +1,34 @@
+"""Every write to a store's sales data; each function runs in the active store's schema.
+
+`registers` and `shifts` keep the tills and their sessions, `checkout` rings sales up, `refunds`
+gives money and goods back, and `numbering` hands out the store's gap-free sale numbers.
+"""
+
+from sales.services.checkout import LineInput, PaymentInput, sale_checkout
+from sales.services.numbering import SALE_COUNTER, sale_number_assign, sale_numbers_assign
+from sales.services.refunds import RefundLineInput, sale_refund
+from sales.services.registers import (
+    MAIN_REGISTER_NAME,
+    register_create,
+    register_delete,
+    register_update,
+)
+from sales.services.shifts import shift_close, shift_figures, shift_open
+
+__all__ = [
+    "MAIN_REGISTER_NAME",
+    "SALE_COUNTER",
+    "LineInput",
+    "PaymentInput",
+    "RefundLineInput",
+    "register_create",
+    "register_delete",
+    "register_update",
+    "sale_checkout",
+    "sale_number_assign",
+    "sale_numbers_assign",
+    "sale_refund",
+    "shift_close",
+    "shift_figures",
+    "shift_open",
+]

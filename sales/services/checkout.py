@@ -1,0 +1,203 @@
+"""Checkout: a sale priced, taxed, paid and taken from stock in one transaction."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils.timezone import now
+from rest_framework import serializers
+
+from catalog.lock_objects import products_for_update
+from catalog.models import StockMovement
+from catalog.services import StockChange, stock_apply, stock_check
+from core.derived import days_changed
+from core.money import ZERO, quantize_money
+from customers.models import Customer
+from sales.exceptions import PriceOverrideNotAllowed, ShiftNotOpen
+from sales.lock_objects import open_shift_shared
+from sales.models import PaymentMethod, Register, Sale, SaleLine, SalePayment
+from sales.services.numbering import sale_number_assign
+from stores.clock import local_day
+from stores.models import Membership, User
+from stores.tenancy import current_store
+
+HUNDRED = Decimal("100")
+# The largest amount the money columns hold (12 digits, 2 of them decimals).
+MONEY_MAX = Decimal("9999999999.99")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product_id: int
+    quantity: Decimal
+    discount: Decimal = ZERO
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    method: str
+    amount: Decimal
+
+
+def line_errors(errors: dict[int, dict]) -> serializers.ValidationError:
+    """Errors of some lines, keyed by their index, as the request serializer reports them."""
+    return serializers.ValidationError(
+        {"lines": {index: errors[index] for index in sorted(errors)}}
+    )
+
+
+def _priced_lines(
+    *, lines: Sequence[LineInput], products: dict, role: str, prices_include_tax: bool
+) -> list[SaleLine]:
+    errors: dict[int, dict] = {}
+    priced = []
+    for index, line in enumerate(lines):
+        product = products.get(line.product_id)
+        if product is None or not product.is_active:
+            errors[index] = {"product": ["No active product has this id."]}
+            continue
+        unit_price = product.price if line.unit_price is None else line.unit_price
+        if unit_price != product.price and role == Membership.Role.CASHIER:
+            raise PriceOverrideNotAllowed
+        gross = quantize_money(line.quantity * unit_price)
+        if line.discount > gross:
+            errors[index] = {"discount": [f"A discount cannot exceed the line amount ({gross})."]}
+            continue
+        total = gross - line.discount
+        rate = product.tax_rate
+        divisor = HUNDRED + rate if prices_include_tax else HUNDRED
+        priced.append(
+            SaleLine(
+                product=product,
+                name=product.name,
+                sku=product.sku or "",
+                quantity=line.quantity,
+                unit_price=unit_price,
+                discount=line.discount,
+                tax_rate=rate,
+                tax_amount=quantize_money(total * rate / divisor),
+                total=total,
+            )
+        )
+    if errors:
+        raise line_errors(errors)
+    return priced
+
+
+def _check_payments(payments: Sequence[PaymentInput], total: Decimal) -> Decimal:
+    """The change due; only cash may exceed the total."""
+    paid = sum((payment.amount for payment in payments), ZERO)
+    not_cash = sum(
+        (payment.amount for payment in payments if payment.method != PaymentMethod.CASH), ZERO
+    )
+    if not_cash > total:
+        raise ValidationError(
+            {"payments": [f"Card and other payments cannot exceed the total ({total})."]}
+        )
+    if paid < total:
+        raise ValidationError(
+            {"payments": [f"The payments ({paid}) do not cover the total ({total})."]}
+        )
+    return paid - total
+
+
+def sale_checkout(
+    *,
+    user: User,
+    role: str,
+    register_id: int,
+    lines: Sequence[LineInput],
+    payments: Sequence[PaymentInput],
+    customer_id: int | None = None,
+    note: str = "",
+) -> Sale:
+    """Ring up a sale in one transaction: all of it, or nothing (no number, no stock) at all.
+
+    The statements issued do not grow with the number of lines: the shift, the products and the
+    counter are each locked by one statement, and lines, payments and stock movements are
+    inserted in bulk. No savepoint of its own (two statements fewer on the hot path): inside
+    another transaction, a refused sale dooms that transaction too, so a caller that goes on
+    after a refusal wraps the call in its own `transaction.atomic()`.
+    """
+    if not lines:
+        raise ValidationError({"lines": ["A sale needs at least one line."]})
+    store = current_store()
+    with transaction.atomic(savepoint=False):
+        shift_id = open_shift_shared(register_id=register_id)
+        if shift_id is None:
+            if not Register.objects.filter(pk=register_id).exists():
+                raise ValidationError({"register": ["No register has this id."]})
+            raise ShiftNotOpen
+        products = {
+            product.pk: product
+            for product in products_for_update(product_ids={line.product_id for line in lines})
+        }
+        priced = _priced_lines(
+            lines=lines, products=products, role=role, prices_include_tax=store.prices_include_tax
+        )
+        net: dict[int, Decimal] = defaultdict(Decimal)
+        for line in priced:
+            net[line.product.pk] -= line.quantity
+        stock_check(products=products, net=net)
+
+        subtotal = sum((quantize_money(line.quantity * line.unit_price) for line in priced), ZERO)
+        discount_total = sum((line.discount for line in priced), ZERO)
+        tax_total = sum((line.tax_amount for line in priced), ZERO)
+        total = sum((line.total for line in priced), ZERO)
+        if not store.prices_include_tax:
+            total += tax_total
+        change_due = _check_payments(payments, total)
+        if max(subtotal, total + change_due) > MONEY_MAX:
+            raise ValidationError({"lines": [f"A sale's amounts stay below {MONEY_MAX}."]})
+        created_at = now()
+
+        if customer_id is not None:
+            updated = Customer.objects.filter(pk=customer_id).update(
+                total_spent=F("total_spent") + total,
+                visits=F("visits") + 1,
+                last_purchase_at=created_at,
+            )
+            if not updated:
+                raise ValidationError({"customer": ["No customer has this id."]})
+
+        sale = Sale.objects.create(
+            register_id=register_id,
+            shift_id=shift_id,
+            cashier=user,
+            customer_id=customer_id,
+            subtotal=subtotal,
+            discount_total=discount_total,
+            tax_total=tax_total,
+            total=total,
+            paid_total=total + change_due,
+            change_due=change_due,
+            prices_include_tax=store.prices_include_tax,
+            note=note,
+            created_at=created_at,
+        )
+        for line in priced:
+            line.sale = sale
+        sale_lines = SaleLine.objects.bulk_create(priced)
+        sale_payments = SalePayment.objects.bulk_create(
+            SalePayment(sale=sale, method=payment.method, amount=payment.amount)
+            for payment in payments
+        )
+        stock_apply(
+            changes=[
+                StockChange(product_id=line.product.pk, delta=-line.quantity) for line in priced
+            ],
+            reason=StockMovement.Reason.SALE,
+            user=user,
+            sale_id=sale.pk,
+            locked_products=products,
+        )
+        sale_number_assign(sale=sale)
+        days_changed(days=[local_day(created_at)])
+    # The caller serializes the sale as written, without reading it back.
+    sale._prefetched_objects_cache = {"lines": sale_lines, "payments": sale_payments}
+    return sale

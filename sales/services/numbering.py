@@ -1,0 +1,45 @@
+"""Gap-free sale numbers: 1, 2, 3… within each store, taken in the transaction that uses them."""
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from sales.models import Counter, Sale
+
+SALE_COUNTER = "sale"
+
+
+def sale_number_assign(*, sale: Sale) -> None:
+    """Give the sale the store's next gap-free number, as the transaction's last write.
+
+    The counter row stays locked from here until the commit, so checkouts queue only for this
+    last step rather than for the whole checkout; a rollback gives the number back.
+    """
+    counter, sales = Counter._meta.db_table, Sale._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH next AS (INSERT INTO {counter} (name, value) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (name) DO UPDATE SET value = {counter}.value + 1 RETURNING value) "
+            f"UPDATE {sales} SET number = next.value FROM next WHERE {sales}.id = %s "
+            "RETURNING number",
+            [SALE_COUNTER, sale.pk],
+        )
+        sale.number = cursor.fetchone()[0]
+
+
+def sale_numbers_assign(*, sales: Sequence[Sale]) -> None:
+    """Number saved sales after the store's last one, in the order given (a batch, adopted).
+
+    As `sale_number_assign`, the counter stays locked until the commit: call it last.
+    """
+    counter = Counter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {counter} (name, value) VALUES (%s, %s) ON CONFLICT (name) "  # noqa: S608
+            f"DO UPDATE SET value = {counter}.value + EXCLUDED.value RETURNING value",
+            [SALE_COUNTER, len(sales)],
+        )
+        last_number = cursor.fetchone()[0]
+    for number, sale in enumerate(sales, start=last_number - len(sales) + 1):
+        sale.number = number
+    Sale.objects.bulk_update(sales, ["number"])

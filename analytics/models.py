@@ -8,11 +8,12 @@ from decimal import Decimal
 
 from django.db import models
 
-ZERO = Decimal("0.00")
+from core.money import ZERO, MoneyColumn
 
 
-def _money() -> models.DecimalField:
-    return models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+def _money() -> MoneyColumn:
+    # Sums of a store's sales over days: two more whole digits than one sale's amounts.
+    return MoneyColumn(max_digits=16, default=ZERO)
 
 
 class DailySales(models.Model):

@@ -56,7 +56,9 @@ def analytics_summary(*, store: Store, first: date, last: date) -> dict:
         "revenue": revenue,
         "refunds": refunds,
         "net_revenue": revenue - refunds,
-        "average_ticket": quantize_money(revenue / sales_count) if sales_count else ZERO,
+        "average_ticket": (
+            quantize_money(revenue / sales_count, store.currency) if sales_count else ZERO
+        ),
         "items_sold": items_sold,
         "by_day": [
             {

@@ -4,10 +4,10 @@ from datetime import date, timedelta
 
 from rest_framework import serializers
 
+from core.fields import DayField, MoneyField
 from jobs.serializers import JobSerializer
 from sales.models import PaymentMethod
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 QUANTITY = {"max_digits": 14, "decimal_places": 3}
 # A summary or a rebuild spans at most this many days.
 MAX_RANGE_DAYS = 366
@@ -19,8 +19,8 @@ class DateRangeSerializer(serializers.Serializer):
     def get_fields(self) -> dict:
         # `from` is a Python keyword, so the fields are named here.
         return {
-            "from": serializers.DateField(required=False, help_text="First day, YYYY-MM-DD."),
-            "to": serializers.DateField(required=False, help_text="Last day, YYYY-MM-DD."),
+            "from": DayField(required=False, help_text="First day, YYYY-MM-DD."),
+            "to": DayField(required=False, help_text="Last day, YYYY-MM-DD."),
         }
 
     def validate(self, attrs: dict) -> dict:
@@ -61,37 +61,47 @@ class RegenerateSerializer(DateRangeSerializer):
 
 
 class DaySerializer(serializers.Serializer):
+    """A local day of the store: its sales (by the sale's day) and refunds (by the refund's day)."""
+
     date = serializers.DateField()
     sales_count = serializers.IntegerField()
-    revenue = serializers.DecimalField(**MONEY)
-    refunds = serializers.DecimalField(**MONEY)
+    revenue = MoneyField()
+    refunds = MoneyField()
 
 
 class MethodSerializer(serializers.Serializer):
+    """What a payment method took over the range, net of change and before refunds."""
+
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = serializers.DecimalField(**MONEY)
+    amount = MoneyField()
 
 
 class TopProductSerializer(serializers.Serializer):
+    """One of the range's best-selling products: the quantity sold and what customers paid."""
+
     product = serializers.IntegerField()
     name = serializers.CharField()
     quantity = serializers.DecimalField(**QUANTITY)
-    revenue = serializers.DecimalField(**MONEY)
+    revenue = MoneyField()
 
 
 class HourSerializer(serializers.Serializer):
+    """The sales made in one local hour of the day (0–23), over the whole range."""
+
     hour = serializers.IntegerField(min_value=0, max_value=23)
     sales_count = serializers.IntegerField()
-    revenue = serializers.DecimalField(**MONEY)
+    revenue = MoneyField()
 
 
 class SummarySerializer(serializers.Serializer):
+    """The store's sales figures over a range of its local days, from its precomputed analytics."""
+
     currency = serializers.CharField()
     sales_count = serializers.IntegerField()
-    revenue = serializers.DecimalField(**MONEY)
-    refunds = serializers.DecimalField(**MONEY)
-    net_revenue = serializers.DecimalField(**MONEY)
-    average_ticket = serializers.DecimalField(**MONEY)
+    revenue = MoneyField()
+    refunds = MoneyField()
+    net_revenue = MoneyField()
+    average_ticket = MoneyField()
     items_sold = serializers.DecimalField(**QUANTITY)
     by_day = DaySerializer(many=True)
     by_payment_method = MethodSerializer(many=True)
@@ -108,4 +118,6 @@ class SummarySerializer(serializers.Serializer):
 
 
 class RegenerateResponseSerializer(serializers.Serializer):
+    """The rebuild just queued: follow it at `/api/jobs/{id}/`."""
+
     job = JobSerializer()

@@ -10,7 +10,6 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
-from django_tenants.utils import tenant_context
 from kombu.exceptions import OperationalError
 
 from analytics import services
@@ -19,6 +18,7 @@ from jobs.models import Job
 from jobs.services import job_create, job_fail
 from jobs.tasks import JobTask
 from stores.clock import local_today
+from stores.fanout import for_each_store
 from stores.models import Store, User
 
 logger = logging.getLogger(__name__)
@@ -84,19 +84,27 @@ def analytics_nightly_rebuild() -> int:
     visible here until their onboarding commits; inactive stores are skipped.
     """
     window = settings.ANALYTICS_NIGHTLY_WINDOW_SECONDS
-    queued = 0
-    for store in Store.objects.filter(is_active=True).order_by("pk").iterator():
+
+    def queue(store: Store) -> Job:
         today = local_today(store)
-        with tenant_context(store), transaction.atomic():
-            analytics_rebuild_enqueue(
+        with transaction.atomic():
+            return analytics_rebuild_enqueue(
                 date_from=today - timedelta(days=1),
                 date_to=today,
                 user=None,
                 countdown=zlib.crc32(store.schema_name.encode()) % max(window, 1),
             )
-        queued += 1
-    logger.info("nightly analytics queued", extra={"stores": queued})
-    return queued
+
+    queued = for_each_store(
+        queue,
+        stores=Store.objects.filter(is_active=True).order_by("pk").iterator(),
+        what="nightly analytics",
+    )
+    logger.info(
+        "nightly analytics queued",
+        extra={"stores": len(queued.results), "failed": len(queued.failed)},
+    )
+    return len(queued.results)
 
 
 def refresh_mark(schema_name: str, day: date) -> str:

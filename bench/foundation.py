@@ -58,7 +58,11 @@ def main() -> None:
             response = client.get("/api/sales/registers/1/")
         assert response.status_code == 200, response.content
         statements = [query["sql"] for query in queries.captured_queries]
-        sets = [sql for sql in statements if sql.upper().startswith("SET SEARCH_PATH")]
+        sets = [
+            sql
+            for sql in statements
+            if sql.upper().startswith("SET SEARCH_PATH") or "set_config('search_path'" in sql
+        ]
 
         print(f"signup, authenticated owner ({args.signups} stores, via the API):")
         print(

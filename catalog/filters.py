@@ -4,15 +4,16 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from catalog.models import Product, StockMovement
+from core.filters import FilterSet, IdFilter
 
 
-class ProductFilter(django_filters.FilterSet):
+class ProductFilter(FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", help_text="Part of the name, sku or barcode, any case."
     )
     barcode = django_filters.CharFilter(field_name="barcode")
     sku = django_filters.CharFilter(field_name="sku")
-    category = django_filters.NumberFilter(field_name="category_id")
+    category = IdFilter(field_name="category_id")
     is_active = django_filters.BooleanFilter(field_name="is_active")
 
     class Meta:
@@ -30,8 +31,8 @@ class ProductFilter(django_filters.FilterSet):
         )
 
 
-class StockMovementFilter(django_filters.FilterSet):
-    product = django_filters.NumberFilter(field_name="product_id")
+class StockMovementFilter(FilterSet):
+    product = IdFilter(field_name="product_id")
     reason = django_filters.ChoiceFilter(choices=StockMovement.Reason.choices)
 
     class Meta:

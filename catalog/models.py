@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
+from core.money import MoneyColumn
 from stores.models import user_reference
 
 ZERO = Decimal("0")
@@ -46,12 +47,8 @@ class Product(models.Model):
     category = models.ForeignKey(
         Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
     )
-    price = models.DecimalField(
-        max_digits=12, decimal_places=2, validators=[MinValueValidator(ZERO)]
-    )
-    cost = models.DecimalField(
-        max_digits=12, decimal_places=2, default=ZERO, validators=[MinValueValidator(ZERO)]
-    )
+    price = MoneyColumn(validators=[MinValueValidator(ZERO)])
+    cost = MoneyColumn(default=ZERO, validators=[MinValueValidator(ZERO)])
     tax_rate = models.DecimalField(
         max_digits=5,
         decimal_places=2,

@@ -6,17 +6,21 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from catalog.models import Category, Product, StockMovement
-from core.fields import PlainDecimalField
+from core.fields import MoneyField, PlainDecimalField
+from core.serializers import ModelSerializer
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(ModelSerializer):
+    """A category of the catalog: `parent` is another category's id, or null for a top one."""
+
     class Meta:
         model = Category
         fields = ("id", "name", "parent")
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    """`stock` is read-only: it changes through adjust-stock, sales and refunds."""
+class ProductSerializer(ModelSerializer):
+    """A product of the store's catalog. `stock` is read-only: it changes through adjust-stock,
+    sales and refunds."""
 
     sku = serializers.CharField(
         max_length=64,
@@ -38,10 +42,8 @@ class ProductSerializer(serializers.ModelSerializer):
             )
         ],
     )
-    price = PlainDecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
-    cost = PlainDecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
-    )
+    price = MoneyField(min_value=Decimal("0"))
+    cost = MoneyField(min_value=Decimal("0"), required=False)
     tax_rate = PlainDecimalField(
         max_digits=5,
         decimal_places=2,
@@ -77,6 +79,8 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class StockAdjustmentSerializer(serializers.Serializer):
+    """A change of a product's stock made by hand: a signed quantity and its reason."""
+
     delta = PlainDecimalField(
         max_digits=12, decimal_places=3, help_text='Signed quantity, e.g. "-2" or "0.250".'
     )
@@ -89,7 +93,7 @@ class StockAdjustmentSerializer(serializers.Serializer):
         return value
 
 
-class StockMovementSerializer(serializers.ModelSerializer):
+class StockMovementSerializer(ModelSerializer):
     """`sale` or `refund` names what made the change; both are null for changes made by hand."""
 
     class Meta:

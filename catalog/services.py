@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import Case, F, ProtectedError, Value, When
 from django.utils.timezone import now
 
-from catalog.exceptions import CategoryInUse, InsufficientStock
+from catalog.exceptions import CategoryInUse, InsufficientStock, StockOutOfRange
 from catalog.lock_objects import products_for_update
 from catalog.models import Category, Product, StockMovement
+from core.money import column_max
 from stores.models import User
 from stores.tenancy import current_store
 
@@ -27,17 +28,35 @@ class StockChange:
     delta: Decimal
 
 
-def stock_check(*, products: Mapping[int, Product], net: Mapping[int, Decimal]) -> None:
-    """Raise InsufficientStock, listing every short product, unless the store allows negatives.
+# numeric(12, 3): a stock stays within ±999 999 999.999.
+STOCK_LIMIT = column_max(Product._meta.get_field("stock"))
 
-    `products` must be locked by the caller's transaction; `net` is each product's total change.
+
+def stock_check(*, products: Mapping[int, Product], net: Mapping[int, Decimal]) -> None:
+    """Refuse changes the ledger cannot take; `products` are locked by the caller's
+    transaction and `net` is each product's total change.
+
+    StockOutOfRange when a stock would pass ±STOCK_LIMIT; InsufficientStock, listing every short
+    product, when a decrease would take a stock below zero, unless the store allows negatives.
+    Increases are never refused for a stock that is below zero already (a store that allowed
+    negative stock and no longer does must still be able to restock).
     """
+    beyond = [
+        {"id": pk, "requested": str(delta), "available": str(products[pk].stock)}
+        for pk, delta in sorted(net.items())
+        if abs(products[pk].stock + delta) > STOCK_LIMIT
+    ]
+    if beyond:
+        raise StockOutOfRange(
+            f"Stock stays within ±{STOCK_LIMIT}; these changes would take it beyond.",
+            extra={"products": beyond},
+        )
     if current_store().allow_negative_stock:
         return
     shortages = [
         {"id": pk, "requested": str(-delta), "available": str(products[pk].stock)}
         for pk, delta in sorted(net.items())
-        if products[pk].stock + delta < 0
+        if delta < 0 and products[pk].stock + delta < 0
     ]
     if shortages:
         raise InsufficientStock(extra={"products": shortages})
@@ -122,7 +141,7 @@ def stock_apply(
         else:
             try:
                 stock_check(products=products, net=net)
-            except InsufficientStock as shortage:
+            except (InsufficientStock, StockOutOfRange) as shortage:
                 refusal = shortage
         if refusal is None:
             movements = _stock_write(
@@ -219,13 +238,24 @@ def product_update(*, product: Product, **fields: Any) -> Product:
     return product
 
 
+def _has_history(product: Product) -> bool:
+    """Whether anything refers to the product: a stock movement, or a line of a sale (sales
+    adopted from legacy data have lines but took no stock, so no movement)."""
+    return product.movements.exists() or product.sale_lines.exists()
+
+
 @transaction.atomic
 def product_delete(*, product: Product) -> bool:
     """Delete a product never sold nor moved; deactivate one with history. True if deleted."""
-    if product.movements.exists():
-        if product.is_active:
-            product.is_active = False
-            product.save(update_fields=["is_active", "updated_at"])
-        return False
-    product.delete()
-    return True
+    if not _has_history(product):
+        try:
+            with transaction.atomic():
+                product.delete()
+        except ProtectedError:
+            pass  # something else refers to it: it stays, deactivated, like one with history
+        else:
+            return True
+    if product.is_active:
+        product.is_active = False
+        product.save(update_fields=["is_active", "updated_at"])
+    return False

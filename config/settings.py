@@ -40,6 +40,7 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
 ]
 TENANT_APPS = [
     "catalog",
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it answers a locked-out admin login (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,7 +102,7 @@ else:
     from config.embedded_postgres import embedded_database_url
 
     DATABASES = {"default": env.db_url_config(embedded_database_url(BASE_DIR / ".data" / "pg"))}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["ENGINE"] = "core.database"
 # Persistent connections; the tenant middleware returns each to `public` after every request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -158,6 +161,23 @@ PASSWORD_HASHERS = env.list(
     ],
 )
 
+# The admin's sign-in is guarded by django-axes: after AXES_FAILURE_LIMIT failures from one
+# address for one account, that pair is locked out for AXES_COOLOFF_MINUTES. The API's sign-in
+# has its own throttle (THROTTLE_LOGIN).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+# The admin sign-in form names the email `username` (Kassa's USERNAME_FIELD is `email`).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "core.exceptions.locked_out"
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
@@ -167,6 +187,10 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
 }
+
+
+# Proxies in front that write X-Forwarded-For; 0: the socket's address is the client's.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 
 def _rate(name: str, default: str) -> str | None:
@@ -181,11 +205,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "core.schema.KassaAutoSchema",
@@ -200,7 +224,8 @@ REST_FRAMEWORK = {
         "signup": _rate("THROTTLE_SIGNUP", "10/hour"),
         "login": _rate("THROTTLE_LOGIN", "20/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # Read by core.throttling.client_address, which the throttles use (see NUM_PROXIES below).
+    "NUM_PROXIES": NUM_PROXIES,
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -242,7 +267,12 @@ SPECTACULAR_SETTINGS = {
             },
         },
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.describe_pages",
+    ],
     "ENUM_NAME_OVERRIDES": {
+        "InvitationStatusEnum": "stores.models.Invitation.Status",
         "StockMovementReasonEnum": "catalog.models.StockMovement.Reason",
         "ManualStockReasonEnum": "catalog.models.StockMovement.MANUAL_REASONS",
     },
@@ -286,6 +316,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+# How long an invitation to join a store's staff may be accepted.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # What is derived from a store's days, told when days change (core.derived.days_changed).
 DAYS_CHANGED_SUBSCRIBERS = ["analytics.tasks.analytics_days_changed"]
 # Empty store schemas kept ready, so a signup renames one instead of creating tables.

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -41,6 +41,35 @@ class Conflict(DomainError):
     default_code = "conflict"
 
 
+class ValueOutOfRange(Conflict):
+    """A valid request whose result would pass what a column holds (a total grown too large)."""
+
+    default_detail = "The result would pass the largest value Kassa keeps."
+    default_code = "value_out_of_range"
+
+
+class InvalidValue(DomainError):
+    default_detail = "A value in the request cannot be stored."
+    default_code = "invalid_value"
+
+
+# PostgreSQL's SQLSTATE for a number past its column (`numeric field overflow`, …).
+NUMERIC_VALUE_OUT_OF_RANGE = "22003"
+
+
+def _data_error(error: DataError) -> DomainError:
+    """What the database refused to store, as a client error naming its limit.
+
+    Services check the limits they know of (a stock, a customer's total); this catches the
+    rest, so no value a client sends becomes a 500. The request's transaction is rolled back.
+    """
+    cause = error.__cause__
+    detail = getattr(getattr(cause, "diag", None), "message_detail", None) or str(error)
+    if getattr(cause, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE:
+        return ValueOutOfRange(f"{ValueOutOfRange.default_detail} {detail}".strip())
+    return InvalidValue(f"{InvalidValue.default_detail} {detail}".strip())
+
+
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """DRF's handler, with Django's errors mapped and request-level errors given a `code`."""
     if isinstance(exc, DjangoValidationError):
@@ -51,6 +80,8 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DataError):
+        exc = _data_error(exc)
     elif isinstance(exc, OperationalError | InterfaceError):
         # Nothing was written (the request's transaction is rolled back); a retry is safe,
         # and with an Idempotency-Key a checkout retried after this is still made once.
@@ -108,3 +139,10 @@ def server_error(request: HttpRequest) -> JsonResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     return _error("CSRF verification failed.", "csrf_failed", 403)
+
+
+def locked_out(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """django-axes' answer to a sign-in locked out after too many failures."""
+    return _error(
+        "Too many failed sign-ins: this account is locked for a while from here.", "locked_out", 429
+    )

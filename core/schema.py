@@ -1,7 +1,10 @@
 """OpenAPI generation: the tenant header, the roles and the error answers of every operation."""
 
+from decimal import Decimal
+
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
 
 
 class KassaJWTScheme(SimpleJWTScheme):
@@ -57,6 +60,27 @@ class KassaAutoSchema(AutoSchema):
             errors[str(code)] = description
         return errors
 
+    def _get_serializer_field_meta(self, field: serializers.Field, direction: str) -> dict:
+        meta = super()._get_serializer_field_meta(field, direction)
+        # A decimal is a string in this API, its default too (a money field cannot show one
+        # in its currency's places without a store, so drf-spectacular left it a Decimal).
+        if isinstance(meta.get("default"), Decimal):
+            meta["default"] = format(meta["default"], "f")
+        return meta
+
+    def _map_serializer_field(
+        self, field: serializers.Field, direction: str, **kwargs: object
+    ) -> dict:
+        schema = super()._map_serializer_field(field, direction, **kwargs)
+        # A list of nested objects (a sale's lines) says how many it takes; DRF keeps the bounds
+        # on the list serializer itself, where drf-spectacular does not look.
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+            if field.min_length is not None or not field.allow_empty:
+                schema["minItems"] = max(field.min_length or 0, 0 if field.allow_empty else 1)
+        return schema
+
     def get_operation(self, *args: object, **kwargs: object) -> dict | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
@@ -72,3 +96,19 @@ class KassaAutoSchema(AutoSchema):
             if code.startswith("4") and "content" not in response:
                 response["content"] = ERROR_CONTENT
         return operation
+
+
+def describe_pages(result: dict, generator: object, request: object, public: bool) -> dict:
+    """A postprocessing hook: the paginated list components get a description too."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if (
+            name.startswith("Paginated")
+            and name.endswith("List")
+            and not component.get("description")
+        ):
+            item = component["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[-1]
+            component["description"] = (
+                f"A page of `{item}` items: `count` of all of them, the URLs of the `next` and "
+                "`previous` pages (null at either end), and this page's `results`."
+            )
+    return result

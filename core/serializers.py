@@ -1,6 +1,13 @@
-"""Serializer base classes shared by the apps."""
+"""Serializer base classes shared by the apps: lean serializers, and model serializers whose
+money columns are money in the store's currency."""
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from core.fields import BIGINT_MAX, IdField, MoneyField
+from core.money import MoneyColumn
 
 
 def _clone(field: serializers.Field) -> serializers.Field:
@@ -10,13 +17,31 @@ def _clone(field: serializers.Field) -> serializers.Field:
 
 
 class LeanSerializer(serializers.Serializer):
-    """A Serializer that clones its declared fields without deep-copying their arguments.
-
-    DRF deep-copies every declared field for every serializer instance, which on a checkout
-    (request and answer, some forty fields) costs more than a database round trip. The
-    arguments given to fields here are immutable (numbers, strings, choices, validators), so a
-    fresh instance from the same arguments is enough; nested serializers are cloned alike.
-    """
+    # Not a docstring: the OpenAPI schema would show it as the description of every subclass.
+    # DRF deep-copies every declared field for every serializer instance, which on a checkout
+    # (request and answer, some forty fields) costs more than a database round trip. The
+    # arguments given to fields here are immutable (numbers, strings, choices, validators), so a
+    # fresh instance from the same arguments is enough; nested serializers are cloned alike.
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {name: _clone(field) for name, field in self._declared_fields.items()}
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX})
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    # A reference to another object by its id, bounded (`IdField`) before it is looked up.
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(IdField().run_validation(data))
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    # Not a docstring, for the same reason: a model's money columns (`MoneyColumn`) become
+    # `MoneyField`s, read and shown in the store currency's places, and references to other
+    # objects are bounded ids.
+
+    serializer_related_field = IdRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        MoneyColumn: MoneyField,
+    }

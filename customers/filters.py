@@ -3,10 +3,11 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from core.filters import FilterSet
 from customers.models import Customer
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", help_text="Part of the name, phone or email, any case."
     )

@@ -1,10 +1,11 @@
 """A store's shoppers, in the store's own schema."""
 
-from decimal import Decimal
 from typing import ClassVar
 
 from django.db import models
 from django.utils.timezone import now
+
+from core.money import ZERO, MoneyColumn
 
 
 class Customer(models.Model):
@@ -14,7 +15,7 @@ class Customer(models.Model):
     phone = models.CharField(max_length=32, blank=True, default="")
     email = models.EmailField(max_length=254, blank=True, default="")
     note = models.TextField(max_length=2000, blank=True, default="")
-    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    total_spent = MoneyColumn(max_digits=16, default=ZERO)
     visits = models.PositiveIntegerField(default=0)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)

@@ -1,11 +1,12 @@
 """Input and output shapes of the customers API."""
 
-from rest_framework import serializers
-
+from core.serializers import ModelSerializer
 from customers.models import Customer
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(ModelSerializer):
+    """A shopper of the store; `total_spent`, `visits` and `last_purchase_at` follow their sales."""
+
     class Meta:
         model = Customer
         fields = (

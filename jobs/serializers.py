@@ -6,6 +6,8 @@ from jobs.models import Job
 
 
 class JobSerializer(serializers.ModelSerializer):
+    """A background job of the store (an analytics rebuild, …): its state, progress and result."""
+
     class Meta:
         model = Job
         fields = (

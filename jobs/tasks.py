@@ -4,10 +4,10 @@ import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
-from django_tenants.utils import tenant_context
 
 from core.celery import app
 from jobs import services
+from stores.fanout import for_each_store
 from stores.models import Store
 
 logger = logging.getLogger(__name__)
@@ -65,11 +65,13 @@ class JobTask(app.Task):
 
 @app.task(name="jobs.sweep_stale")
 def jobs_sweep_stale() -> int:
-    """In every store: fail the jobs whose worker died or that never started."""
-    failed = 0
-    for store in Store.objects.order_by("pk"):
-        with tenant_context(store):
-            failed += services.jobs_sweep_stale()
+    """In every store: fail the jobs whose worker died or that never started; how many."""
+    swept = for_each_store(
+        lambda store: services.jobs_sweep_stale(),
+        stores=Store.objects.order_by("pk").iterator(),
+        what="stale job sweep",
+    )
+    failed = sum(swept.results)
     if failed:
         logger.warning("stale jobs failed", extra={"count": failed})
     return failed

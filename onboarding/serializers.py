@@ -10,6 +10,8 @@ from stores.validators import validate_currency, validate_time_zone
 
 
 class SignupOwnerSerializer(serializers.Serializer):
+    """The new owner's account: email, password and name."""
+
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
     full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
@@ -33,6 +35,8 @@ class SignupOwnerSerializer(serializers.Serializer):
 
 
 class SignupSerializer(serializers.Serializer):
+    """A new store: its name, currency, time zone and tax setting, and (anonymously) its owner."""
+
     store_name = serializers.CharField(max_length=200)
     currency = serializers.CharField(min_length=3, max_length=3, validators=[validate_currency])
     timezone = serializers.CharField(max_length=64, validators=[validate_time_zone])
@@ -64,6 +68,8 @@ class SignupSerializer(serializers.Serializer):
 
 
 class SignupResponseSerializer(serializers.Serializer):
+    """The store just made, its owner, and the owner's token pair."""
+
     store = StoreSerializer()
     user = UserSerializer()
     tokens = TokenPairSerializer()

@@ -161,7 +161,10 @@ class SaleViewSet(
         parameters=[IDEMPOTENCY_KEY],
         responses={
             201: SaleSerializer,
-            403: OpenApiResponse(description="`permission_denied`: a cashier changed a price."),
+            403: OpenApiResponse(
+                description="`permission_denied`: a cashier changed a price, or gave more "
+                "discount than the store's `cashier_max_discount_percent`."
+            ),
             409: OpenApiResponse(
                 description="`shift_not_open`, or `insufficient_stock` with `products`: "
                 "`[{id, requested, available}]`."

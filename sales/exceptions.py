@@ -28,6 +28,14 @@ class PriceOverrideNotAllowed(DomainError):
     default_code = "permission_denied"
 
 
+class DiscountNotAllowed(DomainError):
+    """A cashier's line discount above the store's `cashier_max_discount_percent`."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "A cashier may not give this much discount."
+    default_code = "permission_denied"
+
+
 class IdempotencyKeyReused(DomainError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was used with a different request."

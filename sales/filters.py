@@ -5,26 +5,27 @@ from datetime import date, timedelta
 import django_filters
 from django.db.models import QuerySet
 
+from core.filters import DayFilter, FilterSet, IdFilter
 from sales.models import Sale, Shift
 from stores.clock import local_midnight
 
 
-class ShiftFilter(django_filters.FilterSet):
+class ShiftFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Shift.Status.choices)
-    register = django_filters.NumberFilter(field_name="register_id")
+    register = IdFilter(field_name="register_id")
 
     class Meta:
         model = Shift
         fields = ("status", "register")
 
 
-class _SaleFilter(django_filters.FilterSet):
-    to = django_filters.DateFilter(
+class _SaleFilter(FilterSet):
+    to = DayFilter(
         method="filter_to", help_text="Last day (YYYY-MM-DD, the store's time zone), included."
     )
-    register = django_filters.NumberFilter(field_name="register_id")
-    shift = django_filters.NumberFilter(field_name="shift_id")
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    register = IdFilter(field_name="register_id")
+    shift = IdFilter(field_name="shift_id")
+    customer = IdFilter(field_name="customer_id")
 
     class Meta:
         model = Sale
@@ -42,7 +43,7 @@ SaleFilter = type(
     "SaleFilter",
     (_SaleFilter,),
     {
-        "from": django_filters.DateFilter(
+        "from": DayFilter(
             method="filter_from",
             help_text="First day (YYYY-MM-DD, the store's time zone), included.",
         ),

@@ -21,8 +21,11 @@ def _register_gate(register_id: int, *, exclusive: bool) -> None:
     the store's id in the key.
     """
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    # One bigint key hashed from both ids: any register id a body can carry (up to a bigint)
+    # makes a key, where the two-integer form refused ids past 2^31.
+    key = f"kassa.register:{current_store().pk}:{register_id}"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", [current_store().pk, register_id])
+        cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [key])
 
 
 def open_shift_shared(*, register_id: int) -> int | None:

@@ -9,14 +9,9 @@ from django.db.models import Q
 from django.utils.timezone import now
 
 from catalog.models import Product
+from core.money import ZERO, MoneyColumn
 from customers.models import Customer
 from stores.models import user_reference
-
-ZERO = Decimal("0.00")
-
-
-def _money(**options: object) -> models.DecimalField:
-    return models.DecimalField(max_digits=12, decimal_places=2, **options)
 
 
 def _quantity(**options: object) -> models.DecimalField:
@@ -54,15 +49,15 @@ class Shift(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     opened_by = user_reference()
     opened_at = models.DateTimeField(default=now)
-    opening_cash = _money()
+    opening_cash = MoneyColumn()
     closed_by = user_reference(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    counted_cash = _money(null=True, blank=True)
+    counted_cash = MoneyColumn(null=True, blank=True)
     # The Z report, fixed when the shift closes.
-    cash_sales = _money(null=True, blank=True)
-    cash_refunds = _money(null=True, blank=True)
-    expected_cash = _money(null=True, blank=True)
-    difference = _money(null=True, blank=True)
+    cash_sales = MoneyColumn(null=True, blank=True)
+    cash_refunds = MoneyColumn(null=True, blank=True)
+    expected_cash = MoneyColumn(null=True, blank=True)
+    difference = MoneyColumn(null=True, blank=True)
     sales_count = models.PositiveIntegerField(null=True, blank=True)
     totals_by_method = models.JSONField(null=True, blank=True)
 
@@ -107,13 +102,13 @@ class Sale(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
     )
-    subtotal = _money()
-    discount_total = _money()
-    tax_total = _money()
-    total = _money()
-    paid_total = _money()
-    change_due = _money()
-    refunded_total = _money(default=ZERO)
+    subtotal = MoneyColumn()
+    discount_total = MoneyColumn()
+    tax_total = MoneyColumn()
+    total = MoneyColumn()
+    paid_total = MoneyColumn()
+    change_due = MoneyColumn()
+    refunded_total = MoneyColumn(default=ZERO)
     # The store's setting when the sale was made: refunds prorate from the sale as it was.
     prices_include_tax = models.BooleanField()
     note = models.CharField(max_length=500, blank=True, default="")
@@ -140,15 +135,15 @@ class SaleLine(models.Model):
     name = models.CharField(max_length=200)
     sku = models.CharField(max_length=64, blank=True, default="")
     quantity = _quantity()
-    unit_price = _money()
-    discount = _money(default=ZERO)
+    unit_price = MoneyColumn()
+    discount = MoneyColumn(default=ZERO)
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2)
-    tax_amount = _money()
+    tax_amount = MoneyColumn()
     # quantity × unit_price − discount: tax included or not, per the store's setting.
-    total = _money()
+    total = MoneyColumn()
     refunded_quantity = _quantity(default=Decimal("0.000"))
-    refunded_amount = _money(default=ZERO)
-    refunded_tax = _money(default=ZERO)
+    refunded_amount = MoneyColumn(default=ZERO)
+    refunded_tax = MoneyColumn(default=ZERO)
 
     class Meta:
         constraints: ClassVar = [
@@ -166,7 +161,7 @@ class SaleLine(models.Model):
 class SalePayment(models.Model):
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="payments")
     method = models.CharField(max_length=8, choices=PaymentMethod.choices)
-    amount = _money()
+    amount = MoneyColumn()
 
     class Meta:
         constraints: ClassVar = [
@@ -188,7 +183,7 @@ class Refund(models.Model):
     method = models.CharField(max_length=8, choices=PaymentMethod.choices)
     restock = models.BooleanField(default=False)
     reason = models.CharField(max_length=500, blank=True, default="")
-    total = _money()
+    total = MoneyColumn()
     created_by = user_reference()
     created_at = models.DateTimeField(default=now, db_index=True)
 
@@ -206,8 +201,8 @@ class RefundLine(models.Model):
     line = models.ForeignKey(SaleLine, on_delete=models.PROTECT, related_name="refund_lines")
     quantity = _quantity()
     # The line's paid amount (discount and tax included), prorated to this quantity.
-    total = _money()
-    tax_amount = _money()
+    total = MoneyColumn()
+    tax_amount = MoneyColumn()
 
     class Meta:
         constraints: ClassVar = [

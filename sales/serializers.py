@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from core.fields import PlainDecimalField
-from core.serializers import LeanSerializer
+from core.fields import IdField, MoneyField, PlainDecimalField
+from core.serializers import LeanSerializer, ModelSerializer
 from sales.models import (
     PaymentMethod,
     Refund,
@@ -15,11 +15,12 @@ from sales.models import (
     Shift,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
 
 
-class RegisterSerializer(serializers.ModelSerializer):
+class RegisterSerializer(ModelSerializer):
+    """A register (till): shifts are opened on it and sales rung up through it."""
+
     class Meta:
         model = Register
         fields = ("id", "name", "is_active")
@@ -29,20 +30,26 @@ class RegisterSerializer(serializers.ModelSerializer):
 
 
 class ShiftOpenSerializer(serializers.Serializer):
-    register = serializers.IntegerField(min_value=1)
-    opening_cash = PlainDecimalField(**MONEY, min_value=Decimal("0"))
+    """A shift to open: the register, and the cash in its drawer."""
+
+    register = IdField()
+    opening_cash = MoneyField(min_value=Decimal("0"))
 
 
 class ShiftCloseSerializer(serializers.Serializer):
-    counted_cash = PlainDecimalField(**MONEY, min_value=Decimal("0"))
+    """Closing a shift: the cash counted in the drawer."""
+
+    counted_cash = MoneyField(min_value=Decimal("0"))
 
 
 class MethodAmountSerializer(serializers.Serializer):
+    """What one payment method took in the shift (cash net of change)."""
+
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = PlainDecimalField(**MONEY)
+    amount = MoneyField()
 
 
-class ShiftSerializer(serializers.ModelSerializer):
+class ShiftSerializer(ModelSerializer):
     """A shift; the Z report's figures are set when it closes (null while it is open)."""
 
     totals_by_method = MethodAmountSerializer(many=True, read_only=True, allow_null=True)
@@ -73,11 +80,12 @@ class ShiftSerializer(serializers.ModelSerializer):
 
 
 class CheckoutLineSerializer(LeanSerializer):
-    product = serializers.IntegerField(min_value=1)
+    """A line to ring up: the product, the quantity and an amount off the line."""
+
+    product = IdField()
     quantity = PlainDecimalField(**QUANTITY, min_value=Decimal("0.001"))
-    discount = PlainDecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0.00"))
-    unit_price = PlainDecimalField(
-        **MONEY,
+    discount = MoneyField(min_value=Decimal("0"), default=Decimal("0"))
+    unit_price = MoneyField(
         min_value=Decimal("0"),
         required=False,
         help_text="Overrides the product's price: owners and managers only.",
@@ -85,19 +93,25 @@ class CheckoutLineSerializer(LeanSerializer):
 
 
 class PaymentSerializer(LeanSerializer):
+    """A payment: its method and amount; only cash may exceed the total, the rest is change."""
+
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = PlainDecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = MoneyField(min_value=Decimal("0.01"))
 
 
 class CheckoutSerializer(LeanSerializer):
-    register = serializers.IntegerField(min_value=1)
-    customer = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    """A sale to ring up on a register with an open shift, optionally for a customer."""
+
+    register = IdField()
+    customer = IdField(required=False, allow_null=True, default=None)
     lines = CheckoutLineSerializer(many=True, allow_empty=False, max_length=500)
     payments = PaymentSerializer(many=True, max_length=20)
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
 class CashierSerializer(LeanSerializer):
+    """Who rang the sale up (null if their account is gone)."""
+
     id = serializers.IntegerField()
     email = serializers.EmailField()
 
@@ -106,42 +120,48 @@ class CashierSerializer(LeanSerializer):
 
 
 class SaleLineSerializer(LeanSerializer):
+    """A line of a sale, priced and taxed as it was sold."""
+
     id = serializers.IntegerField(read_only=True)
     product = serializers.IntegerField(source="product_id", read_only=True)
     name = serializers.CharField(read_only=True)
     sku = serializers.CharField(read_only=True)
     quantity = PlainDecimalField(**QUANTITY, read_only=True)
-    unit_price = PlainDecimalField(**MONEY, read_only=True)
-    discount = PlainDecimalField(**MONEY, read_only=True)
+    unit_price = MoneyField(read_only=True)
+    discount = MoneyField(read_only=True)
     tax_rate = PlainDecimalField(max_digits=5, decimal_places=2, read_only=True)
-    tax_amount = PlainDecimalField(**MONEY, read_only=True)
-    total = PlainDecimalField(**MONEY, read_only=True)
+    tax_amount = MoneyField(read_only=True)
+    total = MoneyField(read_only=True)
     refunded_quantity = PlainDecimalField(**QUANTITY, read_only=True)
 
 
 class SalePaymentSerializer(LeanSerializer):
+    """A payment of the sale."""
+
     method = serializers.ChoiceField(choices=PaymentMethod.choices, read_only=True)
-    amount = PlainDecimalField(**MONEY, read_only=True)
+    amount = MoneyField(read_only=True)
 
 
 class SaleSerializer(LeanSerializer):
+    """A completed sale, its lines and payments; `number` runs 1, 2, 3… within the store."""
+
     id = serializers.IntegerField(read_only=True)
     number = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=Sale.Status.choices, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     register = serializers.IntegerField(source="register_id", read_only=True)
     shift = serializers.IntegerField(source="shift_id", read_only=True)
-    cashier = CashierSerializer(read_only=True)
+    cashier = CashierSerializer(read_only=True, allow_null=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True, allow_null=True)
     lines = SaleLineSerializer(many=True, read_only=True)
-    subtotal = PlainDecimalField(**MONEY, read_only=True)
-    discount_total = PlainDecimalField(**MONEY, read_only=True)
-    tax_total = PlainDecimalField(**MONEY, read_only=True)
-    total = PlainDecimalField(**MONEY, read_only=True)
+    subtotal = MoneyField(read_only=True)
+    discount_total = MoneyField(read_only=True)
+    tax_total = MoneyField(read_only=True)
+    total = MoneyField(read_only=True)
     payments = SalePaymentSerializer(many=True, read_only=True)
-    paid_total = PlainDecimalField(**MONEY, read_only=True)
-    change_due = PlainDecimalField(**MONEY, read_only=True)
-    refunded_total = PlainDecimalField(**MONEY, read_only=True)
+    paid_total = MoneyField(read_only=True)
+    change_due = MoneyField(read_only=True)
+    refunded_total = MoneyField(read_only=True)
     prices_include_tax = serializers.BooleanField(read_only=True)
     note = serializers.CharField(read_only=True)
 
@@ -150,25 +170,33 @@ class SaleSerializer(LeanSerializer):
 
 
 class RefundLineInputSerializer(serializers.Serializer):
-    line = serializers.IntegerField(min_value=1)
+    """A line of the sale and the quantity of it to refund."""
+
+    line = IdField()
     quantity = PlainDecimalField(**QUANTITY, min_value=Decimal("0.001"))
 
 
 class RefundInputSerializer(serializers.Serializer):
+    """What to refund: lines and quantities, how the money goes back, and whether to restock."""
+
     lines = RefundLineInputSerializer(many=True, allow_empty=False, max_length=500)
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     restock = serializers.BooleanField(default=False)
     reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class RefundLineSerializer(serializers.ModelSerializer):
+class RefundLineSerializer(ModelSerializer):
+    """A refunded line: the quantity and the money given back for it, tax included."""
+
     class Meta:
         model = RefundLine
         fields = ("line", "quantity", "total", "tax_amount")
         read_only_fields = fields
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundSerializer(ModelSerializer):
+    """A refund of some of a sale's lines."""
+
     lines = RefundLineSerializer(many=True, read_only=True)
 
     class Meta:

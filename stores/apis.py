@@ -1,4 +1,5 @@
-"""Thin DRF views of the public stores API: auth tokens, the caller and their stores."""
+"""Thin DRF views of the public stores API: auth tokens, the caller and their stores, and
+accepting an invitation."""
 
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,11 +13,14 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from core.throttling import ScopedRateThrottle
-from stores import selectors
+from stores import selectors, services
 from stores.serializers import (
+    InvitationAcceptedSerializer,
+    InvitationAcceptSerializer,
     LogoutSerializer,
     MeSerializer,
     StoreMembershipSerializer,
+    TokenObtainPairSerializer,
     TokenPairSerializer,
     TokenRefreshSerializer,
 )
@@ -25,6 +29,7 @@ from stores.serializers import (
 class TokenApi(TokenObtainPairView):
     """`{"email", "password"}` -> `{"access", "refresh"}`; 401 on bad credentials."""
 
+    serializer_class = TokenObtainPairSerializer
     error_responses = {401: "Wrong email or password, or an inactive account."}
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "login"
@@ -110,3 +115,50 @@ class StoreListApi(generics.ListAPIView):
     @extend_schema(operation_id="stores_list", summary="The caller's stores")
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+class InvitationAcceptApi(APIView):
+    """Join a store with an invitation's token.
+
+    Signed in: the user whose email was invited joins. Anonymous: a new account is made for the
+    invited email with `password`, and its first token pair answered; when that email has an
+    account already, its owner signs in first (401).
+    """
+
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "login"
+    error_responses = {
+        401: "The invited email has an account: sign in, then accept.",
+    }
+
+    @extend_schema(
+        operation_id="invitations_accept",
+        summary="Accept an invitation",
+        request=InvitationAcceptSerializer,
+        responses={
+            200: InvitationAcceptedSerializer,
+            400: OpenApiResponse(
+                description="`invitation_invalid`: unknown, used, expired or for another email; "
+                "or a weak password."
+            ),
+            409: OpenApiResponse(description="`already_a_member`"),
+        },
+        auth=[{"jwtAuth": []}, {}],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = InvitationAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        joined = services.invitation_accept(
+            token=data["token"],
+            user=request.user if request.user.is_authenticated else None,
+            password=data.get("password", ""),
+            full_name=data.get("full_name", ""),
+        )
+        membership = joined.membership
+        body = {"store": membership.store, "role": membership.role}
+        if joined.is_new_user:
+            refresh = RefreshToken.for_user(membership.user)
+            body["tokens"] = {"access": str(refresh.access_token), "refresh": str(refresh)}
+        return Response(InvitationAcceptedSerializer(body).data)

@@ -1,6 +1,6 @@
 """Errors of the store-scoped request rules (API.md, "Store-scoped request rules")."""
 
-from rest_framework import status
+from rest_framework import exceptions, status
 
 from core.exceptions import DomainError
 
@@ -15,6 +15,14 @@ class TenantNotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
     default_detail = "No active store has this X-Tenant-Key."
     default_code = "tenant_not_found"
+
+
+class StoreUnavailable(DomainError):
+    """The store's schema is missing: an operator must restore it (`manage.py doctor`)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "This store is unavailable; try again later."
+    default_code = "store_unavailable"
 
 
 class NotAMember(DomainError):
@@ -39,3 +47,18 @@ class AlreadyAMember(DomainError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This user is already a member of this store."
     default_code = "already_a_member"
+
+
+class InvitationInvalid(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "This invitation is unknown, used or expired."
+    default_code = "invitation_invalid"
+
+
+class SignInFirst(exceptions.NotAuthenticated):
+    """The invited email has an account: its owner signs in, then accepts with their token.
+
+    DRF's NotAuthenticated, so the 401 names the scheme to sign in with (`WWW-Authenticate`).
+    """
+
+    default_detail = "An account with this email exists: sign in, then accept the invitation."

@@ -1,5 +1,6 @@
 """Header tenancy: `X-Tenant-Key` picks the store whose schema a store-scoped request runs in."""
 
+import logging
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -8,10 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from core import logging as log_context
-from stores.exceptions import TenantNotFound, TenantRequired
+from core.database.base import SchemaMissing
+from stores.exceptions import StoreUnavailable, TenantNotFound, TenantRequired
 from stores.tenancy import store_for_tenant_key
 
 TENANT_HEADER = "X-Tenant-Key"
+
+logger = logging.getLogger(__name__)
 
 
 class TenantHeaderMiddleware:
@@ -68,4 +72,15 @@ class TenantHeaderMiddleware:
         connection.set_tenant(store)
         # Issue the one `SET search_path` of this request now, in autocommit: a SET made inside a
         # transaction or savepoint that is later rolled back would silently revert.
-        connection.cursor().close()
+        try:
+            connection.cursor().close()
+        except SchemaMissing:
+            # Never run in `public` instead: its tables may be another system's (legacy data).
+            logger.exception(
+                "store schema missing",
+                extra={"store": store.tenant_key, "schema": store.schema_name},
+            )
+            connection.set_schema_to_public()
+            request.store = request.tenant = None
+            request.tenant_error = StoreUnavailable
+        return

@@ -1,8 +1,10 @@
 """Shared tables in `public`: users, stores (the tenants), their domains and memberships."""
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.timezone import now
@@ -56,6 +58,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=now)
+    # Set once the user is a member of any store, and never unset: their name is on its sales,
+    # shifts and ledger, so they are deactivated, never deleted (stores.services.user_delete).
+    has_store_history = models.BooleanField(default=False, editable=False)
 
     objects = UserManager()
 
@@ -83,6 +88,13 @@ class Store(TenantMixin):
     prices_include_tax = models.BooleanField(default=True)
     allow_negative_stock = models.BooleanField(
         default=False, help_text="Let sales and adjustments take stock below zero."
+    )
+    cashier_max_discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="The largest discount a cashier may give on a line, in percent of the line.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
@@ -138,6 +150,57 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.store} as {self.role}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        is_new = self._state.adding
+        super().save(*args, **kwargs)
+        if is_new and not self.user.has_store_history:
+            # However the membership is made (a service, the admin), its user has history now.
+            User.objects.filter(pk=self.user_id).update(has_store_history=True)
+            self.user.has_store_history = True
+
+
+class Invitation(models.Model):
+    """An owner's invitation to join a store in a role; nobody becomes a member without one.
+
+    Only a hash of the token is kept: the token itself is shown once, to the owner who invites.
+    An invitation is used once: accepting it, or its expiry, ends it.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Expired"
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["store", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="stores_invitation_one_open_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.store} as {self.role}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        return self.Status.EXPIRED if self.expires_at <= now() else self.Status.PENDING
 
 
 class SpareSchema(models.Model):

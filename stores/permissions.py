@@ -6,8 +6,9 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from stores.exceptions import NotAMember, RoleNotAllowed, TenantRequired
+from stores.exceptions import NotAMember, RoleNotAllowed, TenantNotFound, TenantRequired
 from stores.models import Membership
+from stores.tenancy import activate_fresh_store
 
 Role = Membership.Role
 EVERY_ROLE: frozenset[str] = frozenset(Role.values)
@@ -26,13 +27,18 @@ def store_membership(request: Request) -> Membership:
     store = getattr(request, "store", None)
     if store is None:  # a store-scoped view that the middleware did not see
         raise TenantRequired
+    # The store comes along, fresh, in the same query: the cached row only found the schema,
+    # so a store deactivated or changed in any process is held to at once, whatever the cache.
     membership = (
         Membership.objects.filter(user_id=request.user.pk, store_id=store.pk, is_active=True)
-        .only("id", "role", "user_id", "store_id")
+        .select_related("store")
         .first()
     )
     if membership is None:
         raise NotAMember
+    if not membership.store.is_active:
+        raise TenantNotFound
+    activate_fresh_store(request, membership.store)
     # Kept on Django's request, which DRF's proxies: the middleware reads it too.
     request._request.membership = membership
     return membership

@@ -8,11 +8,13 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from stores.models import Membership, Store, User
+from stores.models import Invitation, Membership, Store, User
 from stores.validators import validate_time_zone
 
 
 class UserSerializer(serializers.ModelSerializer):
+    """A person with an account."""
+
     class Meta:
         model = User
         fields = ("id", "email", "full_name")
@@ -20,6 +22,8 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class StoreSerializer(serializers.ModelSerializer):
+    """A store: its names, key, currency, time zone and tax setting."""
+
     class Meta:
         model = Store
         fields = (
@@ -37,6 +41,8 @@ class StoreSerializer(serializers.ModelSerializer):
 
 
 class TokenPairSerializer(serializers.Serializer):
+    """A JWT pair: `access` for the Authorization header, `refresh` to get the next pair."""
+
     access = serializers.CharField()
     refresh = serializers.CharField()
 
@@ -57,6 +63,8 @@ class StoreMembershipSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    """The signed-in user, and the stores they belong to with their role in each."""
+
     stores = StoreMembershipSerializer(many=True)
 
     class Meta:
@@ -65,7 +73,13 @@ class MeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """An account's email and password, for a token pair."""
+
+
 class LogoutSerializer(serializers.Serializer):
+    """The refresh token to revoke."""
+
     refresh = serializers.CharField()
 
 
@@ -102,35 +116,87 @@ class StaffSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StaffCreateSerializer(serializers.Serializer):
+class InvitationCreateSerializer(serializers.Serializer):
+    """Who to invite, and in which role: the person joins when they accept."""
+
     email = serializers.EmailField(max_length=254)
-    full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation to join the store's staff. `status` is `pending` until it is accepted or
+    expires."""
+
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ("id", "email", "role", "status", "expires_at", "created_at")
+        read_only_fields = fields
+
+
+class IssuedInvitationSerializer(InvitationSerializer):
+    """An invitation just made, with its `token`: shown this once, to hand to the person (as a
+    link or a QR code on the till); Kassa keeps only its hash."""
+
+    token = serializers.CharField(read_only=True)
+
+    class Meta(InvitationSerializer.Meta):
+        fields = (*InvitationSerializer.Meta.fields, "token")
+        read_only_fields = fields
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    """The invitation's token; with no one signed in, the new account's password and name."""
+
+    token = serializers.CharField(max_length=100, trim_whitespace=True)
     password = serializers.CharField(
         max_length=128,
-        write_only=True,
         required=False,
-        default="",
+        write_only=True,
         trim_whitespace=False,
-        help_text="Needed only when no user has this email yet; an existing user keeps theirs.",
+        help_text="For a new account, when no one is signed in.",
     )
+    full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    """The store joined and the role in it; a new account gets its first token pair."""
+
+    store = StoreSerializer()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    tokens = TokenPairSerializer(required=False)
 
 
 class StaffUpdateSerializer(serializers.Serializer):
+    """A member's new role, or `is_active: false` to suspend them."""
+
     role = serializers.ChoiceField(choices=Membership.Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
 
 
 # What the owner may change on the active store.
-STORE_SETTINGS = ("name", "timezone", "prices_include_tax", "allow_negative_stock")
+STORE_SETTINGS = (
+    "name",
+    "timezone",
+    "prices_include_tax",
+    "allow_negative_stock",
+    "cashier_max_discount_percent",
+)
 
 
 class CurrentStoreSerializer(serializers.ModelSerializer):
-    """The active store. The owner may change its name, time zone and tax and stock settings."""
+    """The store named by `X-Tenant-Key`. Its owner may change its name, time zone, tax and
+    stock settings, and how much a cashier may take off a line."""
 
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_time_zone])
 
     class Meta:
         model = Store
-        fields = (*StoreSerializer.Meta.fields, "allow_negative_stock", "is_active")
+        fields = (
+            *StoreSerializer.Meta.fields,
+            "allow_negative_stock",
+            "cashier_max_discount_percent",
+            "is_active",
+        )
         read_only_fields = tuple(set(fields) - set(STORE_SETTINGS))

@@ -1,4 +1,4 @@
-"""Thin DRF views of the store-scoped store API: the current store and its staff."""
+"""Thin DRF views of the store-scoped store API: the current store, its staff and invitations."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -7,11 +7,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from stores import services
-from stores.models import Membership
+from stores.models import Invitation, Membership
 from stores.permissions import EVERY_ROLE, OWNER_ONLY, store_roles
 from stores.serializers import (
     CurrentStoreSerializer,
-    StaffCreateSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
+    IssuedInvitationSerializer,
     StaffSerializer,
     StaffUpdateSerializer,
 )
@@ -43,9 +45,17 @@ LAST_OWNER = OpenApiResponse(description="`last_owner`: the store keeps one acti
 @extend_schema_view(
     list=extend_schema(summary="List the store's staff"),
     create=extend_schema(
-        summary="Add a member",
-        request=StaffCreateSerializer,
-        responses={201: StaffSerializer, 409: OpenApiResponse(description="`already_a_member`")},
+        summary="Invite a member",
+        description=(
+            "An invitation, not a member: the person joins by accepting it "
+            "(`POST /api/invitations/accept/`). The answer is the same whether or not the email "
+            "has an account, and its `token` is shown only here."
+        ),
+        request=InvitationCreateSerializer,
+        responses={
+            201: IssuedInvitationSerializer,
+            409: OpenApiResponse(description="`already_a_member`: the email is staff here."),
+        },
     ),
     retrieve=extend_schema(summary="Get a member"),
     partial_update=extend_schema(
@@ -69,6 +79,7 @@ class StaffViewSet(
     permission_classes = (store_roles(read=OWNER_ONLY, write=OWNER_ONLY),)
     filterset_fields = ("role", "is_active")
     ordering_fields = ("id", "created_at")
+    lookup_value_regex = r"[0-9]+"  # so that `staff/invitations/` is not a member
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no store
@@ -80,10 +91,14 @@ class StaffViewSet(
         )
 
     def create(self, request: Request) -> Response:
-        serializer = StaffCreateSerializer(data=request.data)
+        serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.staff_add(store=request.store, **serializer.validated_data)
-        return Response(StaffSerializer(membership).data, status=status.HTTP_201_CREATED)
+        issued = services.invitation_create(
+            store=request.store, invited_by=request.user, **serializer.validated_data
+        )
+        issued.invitation.token = issued.token
+        body = IssuedInvitationSerializer(issued.invitation).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         membership = self.get_object()
@@ -94,3 +109,28 @@ class StaffViewSet(
 
     def perform_destroy(self, instance: Membership) -> None:
         services.staff_remove(membership=instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the store's invitations"),
+    destroy=extend_schema(summary="Withdraw an invitation", responses={204: None}),
+)
+class InvitationViewSet(
+    StoreScopedViewMixin,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The store's invitations, newest first; withdrawing one makes its token useless."""
+
+    serializer_class = InvitationSerializer
+    permission_classes = (store_roles(read=OWNER_ONLY, write=OWNER_ONLY),)
+    ordering_fields = ("id", "created_at", "expires_at")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no store
+            return Invitation.objects.none()
+        return Invitation.objects.filter(store_id=self.request.store.pk).order_by("-id")
+
+    def perform_destroy(self, instance: Invitation) -> None:
+        services.invitation_revoke(invitation=instance)

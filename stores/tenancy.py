@@ -4,6 +4,7 @@ import re
 
 from django.core.cache import caches
 from django.db import connection
+from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
 from stores.key_cache import cache_key
@@ -32,6 +33,22 @@ def store_for_tenant_key(tenant_key: str) -> Store | None:
     if cached == _UNKNOWN or not cached.is_active:
         return None
     return cached
+
+
+def activate_fresh_store(request: HttpRequest, store: Store) -> None:
+    """Make the request's store the row just read from the database (its settings as they are
+    now), in place of the cached one the middleware found the schema with.
+
+    Same schema: the connection keeps its search path, and only the store object changes. A
+    schema renamed meanwhile (doctor) is switched to, with a new `SET`.
+    """
+    if store.schema_name == connection.schema_name:
+        connection.tenant = store
+    else:
+        connection.set_tenant(store)
+    request.store = request.tenant = store
+    django_request = getattr(request, "_request", request)  # DRF's Request, or Django's
+    django_request.store = django_request.tenant = store
 
 
 class StoreScopedViewMixin:

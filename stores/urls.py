@@ -1,4 +1,5 @@
-"""URLs of the stores app: auth, the caller and their stores; the store and its staff."""
+"""URLs of the stores app: auth, the caller and their stores, accepting an invitation; the
+store, its staff and invitations."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
@@ -6,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from stores import apis, staff_apis
 
 staff_router = SimpleRouter()
+staff_router.register("staff/invitations", staff_apis.InvitationViewSet, basename="invitation")
 staff_router.register("staff", staff_apis.StaffViewSet, basename="staff")
 
 urlpatterns = [
@@ -14,6 +16,7 @@ urlpatterns = [
     path("auth/token/refresh/", apis.TokenRefreshApi.as_view(), name="auth-token-refresh"),
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
     path("me/", apis.MeApi.as_view(), name="me"),
+    path("invitations/accept/", apis.InvitationAcceptApi.as_view(), name="invitation-accept"),
     path("store/", staff_apis.CurrentStoreApi.as_view(), name="store"),
     *staff_router.urls,
 ]

@@ -33,6 +33,7 @@ from sales.services import (
 )
 from stores.models import Membership, Store, User
 from stores.permissions import StoreRolePermission
+from stores.services import invitation_create
 from tests.conftest import STORE_SCHEMAS, StoreWithStaff, access_token, make_store, tenant_tables
 from tests.factories import MembershipFactory, UserFactory
 
@@ -189,12 +190,7 @@ BODIES: dict[str, Callable[[SimpleNamespace], dict[str, Any]]] = {
         "timezone": "Europe/Berlin",
         "prices_include_tax": False,
     },
-    "POST /api/staff/": lambda refs: {
-        "email": "intruder@example.com",
-        "full_name": "Intruder",
-        "role": "owner",
-        "password": "an intruder's long passphrase 42",
-    },
+    "POST /api/staff/": lambda refs: {"email": "intruder@example.com", "role": "owner"},
     "PATCH /api/staff/{pk}/": lambda refs: {"role": "manager"},
     "POST /api/catalog/categories/": lambda refs: {"name": "Intruder", "parent": refs.category},
     "PUT /api/catalog/categories/{pk}/": lambda refs: {"name": "Intruder", "parent": None},
@@ -349,6 +345,14 @@ def _fill(staffed: StoreWithStaff, *, label: str, more: int) -> SimpleNamespace:
             )
         for n in range(1, 2 + more):
             job_create(kind=f"{label}.export", params={"note": f"{label} {n}"}, requested_by=owner)
+    for n in range(1, 2 + more):
+        invitation_create(
+            store=staffed.store,
+            email=f"{label.lower()}-invitee-{n}@example.com",
+            role=Role.CASHIER,
+            invited_by=owner,
+        )
+    with tenant_context(staffed.store):
         return SimpleNamespace(
             category=categories[-1].pk,
             product=products[-1].pk,

@@ -1,9 +1,11 @@
 """schemathesis over the whole API, against gunicorn serving the test database.
 
 Authenticated as a store's owner with its key, every operation of /api/schema/ gets generated
-requests; the standard checks (no server error, documented status codes, content types,
-headers and bodies that match the schema) must all pass. Bounded for CI by `SCHEMATHESIS_EXAMPLES`
-(default 8 per operation); raise it for a longer run.
+requests, valid ones and, in schemathesis' negative mode, ones that break the schema (wrong
+types, values past every bound, missing fields). The standard checks (no server error,
+documented status codes, content types, headers and bodies that match the schema) must all
+pass, and no answer may take more than `MAX_RESPONSE_SECONDS`. Bounded for CI by
+`SCHEMATHESIS_EXAMPLES` (default 8 per operation and mode); raise it for a longer run.
 """
 
 import os
@@ -24,6 +26,7 @@ from tests.conftest import access_token, make_store
 from tests.test_celery_worker import url_of_the_test_database
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_RESPONSE_SECONDS = "3"
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance,response_headers_conformance"
@@ -78,6 +81,10 @@ def test_the_api_conforms_to_its_schema():
                 os.environ.get("SCHEMATHESIS_EXAMPLES", "8"),
                 "--phases",
                 "examples,fuzzing",
+                "--mode",
+                "all",
+                "--max-response-time",
+                MAX_RESPONSE_SECONDS,
                 "--checks",
                 CHECKS,
                 "--request-timeout",

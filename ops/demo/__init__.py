@@ -7,6 +7,7 @@
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 
 from django.core.cache import caches
 from django.db import transaction
@@ -23,6 +24,7 @@ from ops.demo.data import (
 from ops.demo.history import Progress, SeededStore, StoreHistory
 from stores.clock import local_today
 from stores.models import Membership, Store, User
+from stores.services import store_update
 
 __all__ = [
     "SeededStore",
@@ -32,6 +34,7 @@ __all__ = [
     "ean13_check_digit",
 ]
 
+CASHIER_MAX_DISCOUNT_PERCENT = Decimal("25")
 # Long enough to outlast any seeding; deleted as soon as the store's transaction has ended.
 HOLD_SECONDS = 3600
 
@@ -106,9 +109,13 @@ def demo_store_seed(
                 owner_password=DEMO_PASSWORD,
                 owner_full_name="Demo Owner",
             )
-            held = _hold_analytics_refreshes(signup.store)
+            # Its cashier gives loyalty and best-before discounts of up to 20 % (history.py).
+            store = store_update(
+                store=signup.store, cashier_max_discount_percent=CASHIER_MAX_DISCOUNT_PERCENT
+            )
+            held = _hold_analytics_refreshes(store)
             history = StoreHistory(
-                store=signup.store, profile=profile, rng=rng, index=index, progress=progress
+                store=store, profile=profile, rng=rng, index=index, progress=progress
             )
             return history.seed(products=products, sales=sales, days=days)
     finally:

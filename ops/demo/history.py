@@ -37,7 +37,7 @@ from sales.services import (
 )
 from stores.clock import local_today
 from stores.models import Membership, Store, User
-from stores.services import staff_add
+from stores.services import membership_create, user_create
 
 OPENING, CLOSING = time(8, 0), time(20, 0)
 SHIFT_OPENS, SHIFT_CLOSES = time(7, 45), time(20, 20)
@@ -84,6 +84,7 @@ class StoreHistory:
         self.store, self.profile, self.rng, self.index = store, profile, rng, index
         self.progress = progress
         self.zone = ZoneInfo(store.timezone)
+        self.currency = store.currency
         # Nothing is stamped in the future, nor so close to now that a clock skew would show.
         self.cutoff = now() - timedelta(minutes=5)
         self.products: list[Product] = []
@@ -141,14 +142,13 @@ class StoreHistory:
     # --- setting up --------------------------------------------------------------------------
 
     def _staff(self, role: str) -> User:
+        """The store's demo manager or cashier: their account (made once), now a member."""
         first, last = person_name(self.rng)
-        return staff_add(
-            store=self.store,
-            email=demo_staff_email(role=role, index=self.index),
-            role=role,
-            full_name=f"{first} {last}",
-            password=DEMO_PASSWORD,
-        ).user
+        email = demo_staff_email(role=role, index=self.index)
+        user = User.objects.filter(email=email).first() or user_create(
+            email=email, password=DEMO_PASSWORD, full_name=f"{first} {last}"
+        )
+        return membership_create(store=self.store, user=user, role=role).user
 
     def _trading_days(self, days: int) -> list[date]:
         today = local_today(self.store)
@@ -275,8 +275,10 @@ class StoreHistory:
                 quantity = Decimal(self.rng.choices((1, 2, 3, 4, 6), (70, 17, 7, 4, 2))[0])
             discount = ZERO
             if self.rng.random() < 0.07:  # a loyalty or best-before discount
-                gross = quantize_money(quantity * product.price)
-                discount = quantize_money(gross * self.rng.choice((5, 10, 15, 20)) / HUNDRED)
+                gross = quantize_money(quantity * product.price, self.currency)
+                discount = quantize_money(
+                    gross * self.rng.choice((5, 10, 15, 20)) / HUNDRED, self.currency
+                )
                 discount = discount if discount < gross else ZERO
             lines.append(LineInput(product_id=product.pk, quantity=quantity, discount=discount))
         return lines
@@ -287,9 +289,9 @@ class StoreHistory:
         total = tax = ZERO
         for line in lines:
             product = self.by_id[line.product_id]
-            amount = quantize_money(line.quantity * product.price) - line.discount
+            amount = quantize_money(line.quantity * product.price, self.currency) - line.discount
             divisor = HUNDRED + product.tax_rate if include else HUNDRED
-            tax += quantize_money(amount * product.tax_rate / divisor)
+            tax += quantize_money(amount * product.tax_rate / divisor, self.currency)
             total += amount
         return total if include else total + tax
 
@@ -303,7 +305,7 @@ class StoreHistory:
                 for note in (Decimal(1), *map(Decimal, self.profile.notes))
             }
         )
-        return quantize_money(self.rng.choice(candidates[:3]))
+        return quantize_money(self.rng.choice(candidates[:3]), self.currency)
 
     def _payments(self, total: Decimal) -> list[PaymentInput]:
         roll = self.rng.random()
@@ -312,7 +314,7 @@ class StoreHistory:
         if roll < 0.47:  # vouchers, mobile wallets
             return [PaymentInput(method=PaymentMethod.OTHER, amount=total)]
         if roll < 0.52 and total >= 2:  # part on a card, the rest in cash
-            card = quantize_money(total * self.rng.randint(30, 70) / HUNDRED)
+            card = quantize_money(total * self.rng.randint(30, 70) / HUNDRED, self.currency)
             return [
                 PaymentInput(method=PaymentMethod.CARD, amount=card),
                 PaymentInput(method=PaymentMethod.CASH, amount=self._tendered(total - card)),

@@ -58,7 +58,7 @@ def _price(rng: random.Random, profile: StoreProfile, base: Decimal) -> Decimal:
     if factor >= 4:  # kronor, złoty: 12.90 rather than 12.49
         return max(raw.to_integral_value(ROUND_FLOOR), Decimal(1)) + Decimal("0.90")
     tenths = (raw * 10).to_integral_value(ROUND_FLOOR) / 10
-    return quantize_money(max(tenths, Decimal("0.4")) + Decimal("0.09"))
+    return quantize_money(max(tenths, Decimal("0.4")) + Decimal("0.09"), profile.currency)
 
 
 def _barcode(rng: random.Random, profile: StoreProfile) -> str:
@@ -88,7 +88,7 @@ def demo_catalog_create(*, rng: random.Random, profile: StoreProfile, count: int
                 barcode=barcode,
                 category=categories[category_name],
                 price=price,
-                cost=quantize_money(price * rng.randint(50, 72) / HUNDRED),
+                cost=quantize_money(price * rng.randint(50, 72) / HUNDRED, profile.currency),
                 tax_rate=Decimal(profile.reduced_rate if is_reduced else profile.standard_rate),
             )
         )

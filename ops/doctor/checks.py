@@ -5,9 +5,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, quote_schema_name
 
+from core.money import MoneyColumn, currency_places
 from sales.models import Register
 from stores import naming
 from stores.migration_state import applied_migrations, expected_migrations
@@ -19,12 +21,15 @@ INVALID_SCHEMA_NAME = "invalid_schema_name"
 SCHEMA_BEHIND = "schema_behind"
 NO_OWNER = "no_owner"
 NO_REGISTER = "no_register"
+MONEY_PLACES_EXCEEDED = "money_places"
 
 # Kassa's own schemas that belong to no store on purpose (a pool of ready schemas, templates).
 SERVICE_SCHEMA_PREFIX = "kassa_"
 VALID_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 MAX_SCHEMA_NAME_LENGTH = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes (ASCII here)
 MIGRATION_TABLE = "django_migrations"
+# Every money column kept this many places before currencies had their own.
+FORMER_PLACES = 2
 
 
 @dataclass
@@ -282,6 +287,68 @@ def check_registers(*, census: Census) -> list[Finding]:
     ]
 
 
+# --- Money: no stored amount has more places than its store's currency ---------------------
+#
+# Amounts are accepted with at most the currency's places (core.fields.MoneyField) and every
+# write rounds to them. Before currencies had their own places every money column kept two, so a
+# store whose currency has fewer (JPY, KRW, ISK…) may hold amounts such as 105.50 yen from then;
+# stores of two places or more cannot. Those at risk are checked; their amounts are reported,
+# never rounded: what a past sale was worth is for a person to decide.
+
+
+def money_columns() -> list[tuple[str, str]]:
+    """(table, column) of every money column of the store schemas."""
+    return sorted(
+        (model._meta.db_table, field.column)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, MoneyColumn)
+    )
+
+
+def _excess_amounts(*, schema_name: str, places: int) -> dict[str, int]:
+    """`table.column` -> how many of its amounts have more than `places` places."""
+    schema = quote_schema_name(schema_name)
+    columns = money_columns()
+    counts = ", ".join(
+        f"(SELECT count(*) FROM {schema}.{table} WHERE {column} <> round({column}, %s))"  # noqa: S608 - names from the models
+        for table, column in columns
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {counts}", [places] * len(columns))
+        found = cursor.fetchone()
+    return {
+        f"{table}.{column}": count
+        for (table, column), count in zip(columns, found, strict=True)
+        if count
+    }
+
+
+def check_money_places(*, census: Census) -> list[Finding]:
+    findings = []
+    for store in census.checkable():
+        places = currency_places(store.currency)
+        if places >= FORMER_PLACES or store.schema_name not in census.register_schemas:
+            continue  # cannot hold such amounts, or is behind on migrations (checked again then)
+        excess = _excess_amounts(schema_name=store.schema_name, places=places)
+        if not excess:
+            continue
+        where = ", ".join(f"{column} ({count})" for column, count in excess.items())
+        findings.append(
+            Finding(
+                code=MONEY_PLACES_EXCEEDED,
+                store=store.slug,
+                schema=store.schema_name,
+                message=(
+                    f"{sum(excess.values())} amount(s) have more places than {store.currency}'s "
+                    f"{places}: {where}; a person must decide how to round them"
+                ),
+                fixable=False,
+            )
+        )
+    return findings
+
+
 def diagnose(
     *, drop_orphans: bool = False, expected: frozenset[tuple[str, str]] | None = None
 ) -> list[Finding]:
@@ -294,4 +361,5 @@ def diagnose(
         *check_migrations(census=census, expected=expected),
         *check_owners(census=census),
         *check_registers(census=census),
+        *check_money_places(census=census),
     ]

@@ -20,6 +20,7 @@ from ops.legacy.values import (
     boolean_value,
     decimal_value,
     moment_value,
+    money_value,
     reading_row,
     reference_value,
     text_value,
@@ -98,8 +99,8 @@ def products_plan(
                     name=text_value(row, "name", max_length=200, is_required=True),
                     sku=text_value(row, "sku", max_length=64) or None,
                     barcode=text_value(row, "barcode", max_length=64) or None,
-                    price=decimal_value(row, "price", places=2),
-                    cost=decimal_value(row, "cost", places=2, default=ZERO),
+                    price=money_value(row, "price", currency=store.currency),
+                    cost=money_value(row, "cost", currency=store.currency, default=ZERO),
                     tax_rate=decimal_value(
                         row, "tax_rate", places=2, maximum=HUNDRED, default=ZERO
                     ),
@@ -164,24 +165,26 @@ def customers_plan(
         plan.customers.append((row["id"], customer))
 
 
-def _sale_line(item: Mapping[str, object]) -> SaleLine:
+def _sale_line(item: Mapping[str, object], *, currency: str) -> SaleLine:
     with reading_row(f"sales_saleitem {item['id']}"):
         quantity = decimal_value(item, "quantity", places=3)
         if quantity == 0:
             raise Malformed("quantity is 0")
-        unit_price = decimal_value(item, "price", places=2)
-        gross = quantize_money(quantity * unit_price)
-        total = decimal_value(item, "total", places=2, default=gross)
+        unit_price = money_value(item, "price", currency=currency)
+        gross = quantize_money(quantity * unit_price, currency)
+        total = money_value(item, "total", currency=currency, default=gross)
         if total > gross:
             raise Malformed(f"total {total} exceeds quantity × price ({gross})")
         rate = decimal_value(item, "tax_rate", places=2, maximum=HUNDRED, default=ZERO)
-        included = quantize_money(total * rate / (HUNDRED + rate))
+        included = quantize_money(total * rate / (HUNDRED + rate), currency)
         return SaleLine(
             quantity=quantity,
             unit_price=unit_price,
             discount=gross - total,
             tax_rate=rate,
-            tax_amount=decimal_value(item, "tax_amount", places=2, maximum=total, default=included),
+            tax_amount=money_value(
+                item, "tax_amount", currency=currency, maximum=total, default=included
+            ),
             total=total,
         )
 
@@ -193,18 +196,19 @@ def _plan_sale(
     products: set[int],
     customers: set[int],
     zone: ZoneInfo,
+    currency: str,
     at: datetime,
 ) -> SalePlan:
     """A sale and its lines, unsaved; `products` and `customers` are the legacy ids known."""
     label = f"sales_sale {row['id']}"
     with reading_row(label):
-        total = decimal_value(row, "total", places=2)
+        total = money_value(row, "total", currency=currency)
         created_at = moment_value(row, "created_at", zone=zone, default=at)
         customer = reference_value(row, "customer_id")
         method = text_value(row, "payment_method", max_length=100).lower()
     lines = []
     for item in items:
-        line = _sale_line(item)
+        line = _sale_line(item, currency=currency)
         with reading_row(f"sales_saleitem {item['id']}"):
             lines.append((item["id"], reference_value(item, "product_id"), line))
     # Checked once every item is read: a malformed row fails the store, which matters more.
@@ -274,6 +278,7 @@ def sales_plan(
                 products=products,
                 customers=customers,
                 zone=zone,
+                currency=store.currency,
                 at=adopted_at,
             )
         except Malformed as problem:

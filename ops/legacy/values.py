@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import make_aware
 
-from core.money import ZERO
+from core.money import MONEY_DIGITS, MONEY_PLACES, ZERO, currency_places
 
 TRUE_WORDS = frozenset({"t", "true", "y", "yes", "1"})
 FALSE_WORDS = frozenset({"f", "false", "n", "no", "0"})
@@ -51,6 +51,26 @@ def decimal_value(
     if maximum is not None and exact > maximum:
         raise Malformed(f"{column} {value} is above {maximum}")
     return exact
+
+
+def money_value(
+    row: Mapping[str, object],
+    column: str,
+    *,
+    currency: str,
+    maximum: Decimal | None = None,
+    default: Decimal | None = None,
+) -> Decimal:
+    """An amount in the store's currency: at most its minor-unit places, ten whole digits."""
+    places = currency_places(currency)
+    return decimal_value(
+        row,
+        column,
+        places=places,
+        digits=MONEY_DIGITS - MONEY_PLACES + places,
+        maximum=maximum,
+        default=default,
+    )
 
 
 def text_value(

@@ -15,19 +15,19 @@ from catalog.lock_objects import products_for_update
 from catalog.models import StockMovement
 from catalog.services import StockChange, stock_apply, stock_check
 from core.derived import days_changed
-from core.money import ZERO, quantize_money
+from core.exceptions import ValueOutOfRange
+from core.money import MONEY_MAX, ZERO, column_max, format_money, quantize_money
 from customers.models import Customer
-from sales.exceptions import PriceOverrideNotAllowed, ShiftNotOpen
+from sales.exceptions import DiscountNotAllowed, PriceOverrideNotAllowed, ShiftNotOpen
 from sales.lock_objects import open_shift_shared
 from sales.models import PaymentMethod, Register, Sale, SaleLine, SalePayment
 from sales.services.numbering import sale_number_assign
 from stores.clock import local_day
-from stores.models import Membership, User
+from stores.models import Membership, Store, User
 from stores.tenancy import current_store
 
 HUNDRED = Decimal("100")
-# The largest amount the money columns hold (12 digits, 2 of them decimals).
-MONEY_MAX = Decimal("9999999999.99")
+TOTAL_SPENT_MAX = column_max(Customer._meta.get_field("total_spent"))
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,10 @@ def line_errors(errors: dict[int, dict]) -> serializers.ValidationError:
 
 
 def _priced_lines(
-    *, lines: Sequence[LineInput], products: dict, role: str, prices_include_tax: bool
+    *, lines: Sequence[LineInput], products: dict, role: str, store: Store
 ) -> list[SaleLine]:
+    """Each line priced and taxed, rounded half-up to the store currency's unit per line."""
+    currency = store.currency
     errors: dict[int, dict] = {}
     priced = []
     for index, line in enumerate(lines):
@@ -64,13 +66,24 @@ def _priced_lines(
         unit_price = product.price if line.unit_price is None else line.unit_price
         if unit_price != product.price and role == Membership.Role.CASHIER:
             raise PriceOverrideNotAllowed
-        gross = quantize_money(line.quantity * unit_price)
+        gross = quantize_money(line.quantity * unit_price, currency)
         if line.discount > gross:
-            errors[index] = {"discount": [f"A discount cannot exceed the line amount ({gross})."]}
+            errors[index] = {
+                "discount": [
+                    f"A discount cannot exceed the line amount ({format_money(gross, currency)})."
+                ]
+            }
             continue
+        if (
+            role == Membership.Role.CASHIER
+            and line.discount * HUNDRED > gross * store.cashier_max_discount_percent
+        ):
+            raise DiscountNotAllowed(
+                f"A cashier may take at most {store.cashier_max_discount_percent} % off a line."
+            )
         total = gross - line.discount
         rate = product.tax_rate
-        divisor = HUNDRED + rate if prices_include_tax else HUNDRED
+        divisor = HUNDRED + rate if store.prices_include_tax else HUNDRED
         priced.append(
             SaleLine(
                 product=product,
@@ -80,7 +93,7 @@ def _priced_lines(
                 unit_price=unit_price,
                 discount=line.discount,
                 tax_rate=rate,
-                tax_amount=quantize_money(total * rate / divisor),
+                tax_amount=quantize_money(total * rate / divisor, currency),
                 total=total,
             )
         )
@@ -89,7 +102,7 @@ def _priced_lines(
     return priced
 
 
-def _check_payments(payments: Sequence[PaymentInput], total: Decimal) -> Decimal:
+def _check_payments(payments: Sequence[PaymentInput], total: Decimal, currency: str) -> Decimal:
     """The change due; only cash may exceed the total."""
     paid = sum((payment.amount for payment in payments), ZERO)
     not_cash = sum(
@@ -97,11 +110,21 @@ def _check_payments(payments: Sequence[PaymentInput], total: Decimal) -> Decimal
     )
     if not_cash > total:
         raise ValidationError(
-            {"payments": [f"Card and other payments cannot exceed the total ({total})."]}
+            {
+                "payments": [
+                    "Card and other payments cannot exceed the total "
+                    f"({format_money(total, currency)})."
+                ]
+            }
         )
     if paid < total:
         raise ValidationError(
-            {"payments": [f"The payments ({paid}) do not cover the total ({total})."]}
+            {
+                "payments": [
+                    f"The payments ({format_money(paid, currency)}) do not cover the total "
+                    f"({format_money(total, currency)})."
+                ]
+            }
         )
     return paid - total
 
@@ -137,32 +160,41 @@ def sale_checkout(
             product.pk: product
             for product in products_for_update(product_ids={line.product_id for line in lines})
         }
-        priced = _priced_lines(
-            lines=lines, products=products, role=role, prices_include_tax=store.prices_include_tax
-        )
+        priced = _priced_lines(lines=lines, products=products, role=role, store=store)
         net: dict[int, Decimal] = defaultdict(Decimal)
         for line in priced:
             net[line.product.pk] -= line.quantity
         stock_check(products=products, net=net)
 
-        subtotal = sum((quantize_money(line.quantity * line.unit_price) for line in priced), ZERO)
+        subtotal = sum(
+            (quantize_money(line.quantity * line.unit_price, store.currency) for line in priced),
+            ZERO,
+        )
         discount_total = sum((line.discount for line in priced), ZERO)
         tax_total = sum((line.tax_amount for line in priced), ZERO)
         total = sum((line.total for line in priced), ZERO)
         if not store.prices_include_tax:
             total += tax_total
-        change_due = _check_payments(payments, total)
+        change_due = _check_payments(payments, total, store.currency)
         if max(subtotal, total + change_due) > MONEY_MAX:
             raise ValidationError({"lines": [f"A sale's amounts stay below {MONEY_MAX}."]})
         created_at = now()
 
         if customer_id is not None:
-            updated = Customer.objects.filter(pk=customer_id).update(
+            # Within the column's limit, in the same statement: a full customer is refused.
+            updated = Customer.objects.filter(
+                pk=customer_id, total_spent__lte=TOTAL_SPENT_MAX - total
+            ).update(
                 total_spent=F("total_spent") + total,
                 visits=F("visits") + 1,
                 last_purchase_at=created_at,
             )
             if not updated:
+                if Customer.objects.filter(pk=customer_id).exists():
+                    raise ValueOutOfRange(
+                        f"This customer's total spent would pass {TOTAL_SPENT_MAX}, the most "
+                        "Kassa keeps."
+                    )
                 raise ValidationError({"customer": ["No customer has this id."]})
 
         sale = Sale.objects.create(

@@ -19,6 +19,7 @@ from sales.models import PaymentMethod, Refund, RefundLine, Sale, SaleLine
 from sales.services.checkout import line_errors
 from stores.clock import local_day
 from stores.models import User
+from stores.tenancy import current_store
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class RefundLineInput:
 
 
 def _refund_lines(
-    *, sale: Sale, requested: Sequence[RefundLineInput]
+    *, sale: Sale, requested: Sequence[RefundLineInput], currency: str
 ) -> list[tuple[SaleLine, RefundLine]]:
+    """Each line's refund, prorated from what was paid for it, in the currency's unit."""
     sale_lines = {line.pk: line for line in sale.lines.all()}
     errors: dict[int, dict] = {}
     seen: set[int] = set()
@@ -67,10 +69,11 @@ def _refund_lines(
             tax = line.tax_amount - line.refunded_tax
         else:
             amount = min(
-                quantize_money(paid * item.quantity / line.quantity), paid - line.refunded_amount
+                quantize_money(paid * item.quantity / line.quantity, currency),
+                paid - line.refunded_amount,
             )
             tax = min(
-                quantize_money(line.tax_amount * item.quantity / line.quantity),
+                quantize_money(line.tax_amount * item.quantity / line.quantity, currency),
                 line.tax_amount - line.refunded_tax,
             )
         line.refunded_quantity += item.quantity
@@ -102,7 +105,7 @@ def sale_refund(
         shift_id = open_shift_shared(register_id=sale.register_id)
         if shift_id is None and method == PaymentMethod.CASH:
             raise ShiftNotOpen("A cash refund is paid from an open shift of the sale's register.")
-        pairs = _refund_lines(sale=sale, requested=lines)
+        pairs = _refund_lines(sale=sale, requested=lines, currency=current_store().currency)
         total = sum((refund_line.total for _, refund_line in pairs), ZERO)
 
         refund = Refund.objects.create(

@@ -7,11 +7,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils.timezone import now
 
-from core.money import ZERO
+from core.money import ZERO, format_money
 from sales.exceptions import ShiftAlreadyOpen, ShiftNotOpen
 from sales.lock_objects import shift_for_closing
 from sales.models import PaymentMethod, Refund, Register, Sale, SalePayment, Shift
 from stores.models import User
+from stores.tenancy import current_store
 
 
 @transaction.atomic
@@ -32,6 +33,7 @@ def shift_open(*, register_id: int, opening_cash: Decimal, user: User) -> Shift:
 
 def shift_figures(shift: Shift) -> dict:
     """The Z report's figures of a shift, from its sales, payments and refunds."""
+    currency = current_store().currency
     sales = Sale.objects.filter(shift=shift).aggregate(
         count=Count("id"), change=Sum("change_due", default=ZERO)
     )
@@ -53,7 +55,8 @@ def shift_figures(shift: Shift) -> dict:
         "cash_refunds": cash_refunds,
         "expected_cash": shift.opening_cash + cash_sales - cash_refunds,
         "totals_by_method": [
-            {"method": method, "amount": str(amount)} for method, amount in by_method.items()
+            {"method": method, "amount": format_money(amount, currency)}
+            for method, amount in by_method.items()
         ],
     }
 

@@ -708,15 +708,15 @@ def expected_total(lines: list[tuple[int, str]], *, prices_include_tax: bool) ->
     total = Decimal("0.00")
     for index, quantity in lines:
         _, price, rate = PRODUCTS[index]
-        line_total = quantize_money(Decimal(quantity) * Decimal(price))
+        line_total = quantize_money(Decimal(quantity) * Decimal(price), "EUR")
         total += line_total
         if not prices_include_tax:
-            total += quantize_money(line_total * Decimal(rate) / 100)
+            total += quantize_money(line_total * Decimal(rate) / 100, "EUR")
     return total
 
 
 def payments_of(style: str, total: Decimal) -> list[tuple[str, str]]:
-    card = quantize_money(total / 2)
+    card = quantize_money(total / 2, "EUR")
     return {
         "cash exact": [("cash", str(total))],
         "cash with change": [("cash", str(total + Decimal("7.35")))],

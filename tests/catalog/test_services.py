@@ -16,6 +16,7 @@ from catalog import services
 from catalog.exceptions import CategoryInUse, InsufficientStock
 from catalog.models import Category, Product, StockMovement
 from catalog.services import StockChange
+from sales.models import Sale, SaleLine, Shift
 from tests.catalog.factories import CategoryFactory, ProductFactory
 from tests.conftest import STORE_SCHEMAS, make_store
 
@@ -248,6 +249,26 @@ def test_a_store_allowing_negative_stock_goes_below_zero(store_a):
         assert ledger_sum(bread) == Decimal("-3.000")
 
 
+def test_a_negative_stock_can_be_restocked_in_a_store_that_no_longer_allows_it(store_a):
+    """A store allowed negative stock, sold past zero, then forbade it: restocking must work,
+    and only decreases are checked."""
+    store_a.store.allow_negative_stock = True
+    store_a.store.save()
+    with tenant_context(store_a.store):
+        bread = ProductFactory(stock="1")
+        services.stock_adjust(product=bread, delta=Decimal("-4"), reason="count", user=None)
+    store_a.store.allow_negative_stock = False
+    store_a.store.save()
+
+    with tenant_context(store_a.store):
+        services.stock_adjust(product=bread, delta=Decimal("2"), reason="restock", user=None)
+        with pytest.raises(InsufficientStock):
+            services.stock_adjust(product=bread, delta=Decimal("-1"), reason="damage", user=None)
+
+        assert stocks() == {bread.pk: Decimal("-1.000")}
+        assert ledger_sum(bread) == Decimal("-1.000")
+
+
 @settings(
     max_examples=40,
     deadline=None,
@@ -440,6 +461,43 @@ def test_product_delete_deactivates_a_product_with_movements(store_a):
             (bread.pk, False, Decimal("0.000"))
         ]
         assert movements() == movements_before
+
+
+def test_product_delete_deactivates_a_product_sold_without_a_movement(store_a):
+    """Sales adopted from legacy data have lines but took no stock: what was sold counts too."""
+    with tenant_context(store_a.store):
+        bread = ProductFactory()
+        shift = Shift.objects.create(
+            register=store_a.register,
+            status=Shift.Status.CLOSED,
+            opened_by=store_a.owner,
+            opening_cash=Decimal("0"),
+        )
+        sale = Sale.objects.create(
+            register=store_a.register,
+            shift=shift,
+            cashier=store_a.owner,
+            **dict.fromkeys(("subtotal", "discount_total", "tax_total", "total"), Decimal("1")),
+            paid_total=Decimal("1"),
+            change_due=Decimal("0"),
+            prices_include_tax=True,
+        )
+        SaleLine.objects.create(
+            sale=sale,
+            product=bread,
+            name=bread.name,
+            quantity=Decimal("1"),
+            unit_price=Decimal("1"),
+            tax_rate=Decimal("0"),
+            tax_amount=Decimal("0"),
+            total=Decimal("1"),
+        )
+
+        deleted = services.product_delete(product=bread)
+
+        assert deleted is False
+        assert list(Product.objects.values_list("pk", "is_active")) == [(bread.pk, False)]
+        assert StockMovement.objects.count() == 0
 
 
 def test_product_update_never_touches_stock(store_a):

@@ -3,9 +3,11 @@
 This module is also the URL conf of the server-error tests: Kassa's URLs plus views that fail.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
@@ -41,6 +43,20 @@ class DatabaseGoneApi(APIView):
         raise OperationalError("server closed the connection unexpectedly")
 
 
+class OverflowApi(APIView):
+    """Writes a number past its column: what the database refuses after validation passed."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def post(self, request: Request) -> Response:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMPORARY TABLE figures (amount numeric(5, 2))")
+            cursor.execute("INSERT INTO figures VALUES (1)")
+            cursor.execute("UPDATE figures SET amount = amount + %s", [Decimal("999.99")])
+        return Response(status=204)
+
+
 def failing_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug")
 
@@ -56,6 +72,7 @@ def forbidden_view(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("api/test-failing-api/", FailingApi.as_view()),
     path("api/test-database-gone/", DatabaseGoneApi.as_view()),
+    path("api/test-overflow/", OverflowApi.as_view()),
     path("test-failing-view/", failing_view),
     path("test-suspicious/", suspicious_view),
     path("test-forbidden/", forbidden_view),
@@ -296,3 +313,24 @@ def test_a_database_error_in_a_view_is_a_json_503_with_retry_after(
         "detail": "The service is briefly unavailable; try again.",
         "code": "service_unavailable",
     }
+
+
+def test_a_number_past_its_column_is_a_409_naming_the_limit_and_nothing_is_written(
+    failing_urls: None, db: None
+) -> None:
+    # given a view whose arithmetic passes what a column holds, after its input was valid
+    client = APIClient(raise_request_exception=False)
+
+    # when
+    response = client.post("/api/test-overflow/")
+
+    # then: a client error that names the column's limit, and the request rolled back
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "The result would pass the largest value Kassa keeps. A field with precision "
+        "5, scale 2 must round to an absolute value less than 10^3.",
+        "code": "value_out_of_range",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('pg_temp.figures')")
+        assert cursor.fetchone() == (None,)

@@ -3,17 +3,20 @@
 import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from catalog.models import Product
 from ops.doctor import is_valid_schema_name, repaired_schema_name
 from sales.models import Register
 from sales.services import MAIN_REGISTER_NAME
 from stores.migration_state import schemas_behind
 from stores.models import Membership, Store
+from tests.catalog.factories import ProductFactory
 from tests.conftest import STORE_SCHEMAS, StoreWithStaff, make_store, schema_names, tenant_tables
 from tests.factories import MembershipFactory, StoreFactory
 
@@ -254,6 +257,37 @@ def test_store_without_active_register_is_reported(stores: tuple[StoreWithStaff,
     status, document = doctor_json()
     assert status == 1
     assert codes(document) == [("no_register", gamma.store.slug, GAMMA, True, False)]
+
+
+def test_yen_amounts_with_cents_from_before_are_reported_never_rounded(
+    stores: tuple[StoreWithStaff, ...],
+) -> None:
+    """A yen store holding 105.50 (money columns kept two places before currencies had their
+    own) is found; a euro store's cents are right; nothing is changed."""
+    alpha = stores[0]
+    Store.objects.filter(pk=alpha.store.pk).update(currency="JPY")
+    with schema_context(ALPHA):
+        ProductFactory(price=Decimal("105.50"), cost=Decimal("60"))
+        ProductFactory(price=Decimal("1055"), cost=Decimal("60.25"))
+        ProductFactory(price=Decimal("98"), cost=Decimal("40"))  # whole yen: right
+    with schema_context(BETA):
+        ProductFactory(price=Decimal("105.50"))  # euro cents: right
+
+    status, document = doctor_json()
+
+    assert status == 1
+    assert codes(document) == [("money_places", alpha.store.slug, ALPHA, False, False)]
+    (finding,) = document["findings"]
+    assert finding["message"] == (
+        "2 amount(s) have more places than JPY's 0: catalog_product.cost (1), "
+        "catalog_product.price (1); a person must decide how to round them"
+    )
+    with schema_context(ALPHA):
+        assert sorted(Product.objects.values_list("price", flat=True)) == [
+            Decimal("98"),
+            Decimal("105.50"),
+            Decimal("1055"),
+        ]
 
 
 def test_text_output_has_a_line_per_finding_and_a_summary(

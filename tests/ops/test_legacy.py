@@ -456,7 +456,7 @@ def test_a_store_failing_in_the_database_is_reported_and_the_others_go_on(
     # then the broken store fails with the database's error, and beta is adopted after it
     assert failure.returncode == 1
     assert "broken (tenant_test_never_made): FAILED, nothing moved (1 problem)" in output
-    assert '  error: ProgrammingError: schema "tenant_test_never_made" does not exist' in output
+    assert "  error: SchemaMissing: The schema 'tenant_test_never_made' does not exist." in output
     assert "beta (tenant_test_beta): moved 1 product, 1 stock movement" in output
     assert store_counts(BETA)["products"] == 1
 

@@ -381,6 +381,59 @@ def test_a_cashier_may_not_override_the_price(shop, client_for, unit_price):
     assert checkout(client, simple_sale()).json()["number"] == 1
 
 
+def discounted_sale(discount: str, cash: str = "50.00") -> dict:
+    """2 × product 1 (9.99: 19.98 for the line) less `discount`."""
+    return {
+        "register": 1,
+        "lines": [{"product": 1, "quantity": "2", "discount": discount}],
+        "payments": [{"method": "cash", "amount": cash}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("allowed", "discount"), [("10", "1.99"), ("10", "1.00"), ("100", "19.98")]
+)
+def test_a_cashier_discounts_within_the_stores_allowance(shop, client_for, allowed, discount):
+    """10 % of 19.98 is 1.998: 1.99 is within it."""
+    shop.store.cashier_max_discount_percent = Decimal(allowed)
+    shop.store.save()
+
+    response = checkout(client_for(shop.cashier, shop.store), discounted_sale(discount))
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["discount_total"] == discount
+
+
+@pytest.mark.parametrize(
+    ("allowed", "discount"), [("0", "0.01"), ("10", "2.00"), ("99.9", "19.98")]
+)
+def test_a_cashier_may_not_discount_beyond_the_stores_allowance(
+    shop, client_for, allowed, discount
+):
+    shop.store.cashier_max_discount_percent = Decimal(allowed)
+    shop.store.save()
+    before = snapshot(shop)
+
+    response = checkout(client_for(shop.cashier, shop.store), discounted_sale(discount))
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": f"A cashier may take at most {Decimal(allowed):.2f} % off a line.",
+        "code": "permission_denied",
+    }
+    assert snapshot(shop) == before
+
+
+@pytest.mark.parametrize("role", ["owner", "manager"])
+def test_owners_and_managers_discount_beyond_the_cashiers_allowance(shop, client_for, role):
+    response = checkout(
+        client_for(shop.member(role), shop.store), discounted_sale("19.98", cash="1.00")
+    )
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["total"], response.json()["change_due"]) == ("0.00", "1.00")
+
+
 def test_a_member_of_another_store_may_not_check_out(shop, store_b, client_for):
     before = snapshot(shop)
 
@@ -528,7 +581,7 @@ BAD_CHECKOUTS = {
             "lines": [{"product": 1, "quantity": "1"}],
             "payments": [{"method": "cash", "amount": "10.001"}],
         },
-        payment_error({"amount": ["Ensure that there are no more than 2 decimal places."]}),
+        payment_error({"amount": ["EUR amounts have at most 2 decimal places."]}),
     ),
     "quantity abc": (
         simple_sale(quantity="abc"),

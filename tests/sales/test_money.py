@@ -1,4 +1,5 @@
-"""The checkout's money, to the cent: a table of known cases and properties of random sales."""
+"""The checkout's money, to the currency's unit: a table of known cases and properties of random
+sales, in a currency of 0 places (JPY), of 2 (EUR) and of 3 (KWD)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,18 +20,22 @@ from tests.conftest import StoreWithStaff
 SALE_FIGURES = ("subtotal", "discount_total", "tax_total", "total", "paid_total", "change_due")
 
 
-def half_up(value: Fraction) -> Decimal:
-    """An exact non-negative amount rounded to cents, half-up: the oracle, apart from Decimal."""
-    cents = value * 100
-    whole = cents.numerator // cents.denominator
-    if cents - whole >= Fraction(1, 2):
+CURRENCIES = {"JPY": 0, "EUR": 2, "KWD": 3}  # and their minor-unit places
+
+
+def half_up(value: Fraction, places: int = 2) -> Decimal:
+    """An exact non-negative amount rounded half-up to `places`: the oracle, apart from Decimal."""
+    units = value * 10**places
+    whole = units.numerator // units.denominator
+    if units - whole >= Fraction(1, 2):
         whole += 1
-    return Decimal(whole) / 100
+    return Decimal(whole).scaleb(-places)
 
 
 def ring_up(
     staffed: StoreWithStaff,
     *,
+    currency: str = "EUR",
     prices_include_tax: bool,
     products: list[dict],
     lines: list[dict],
@@ -41,9 +46,10 @@ def ring_up(
     `lines` refer to `products` by index.
     """
     store = staffed.store
+    store.currency = currency
     store.prices_include_tax = prices_include_tax
     store.save()
-    shift_open(register_id=staffed.register.pk, opening_cash=Decimal("100.00"), user=staffed.owner)
+    shift_open(register_id=staffed.register.pk, opening_cash=Decimal("100"), user=staffed.owner)
     made = [ProductFactory(**spec) for spec in products]
     return sale_checkout(
         user=staffed.owner,
@@ -74,6 +80,7 @@ class Case:
     payments: list[tuple[str, str]]
     line_figures: list[tuple[str, str]]  # each line's (total, tax_amount)
     sale_figures: tuple[str, ...]  # subtotal, discount_total, tax_total, total, paid, change
+    currency: str = "EUR"
 
 
 def product(price: str, tax_rate: str) -> dict:
@@ -209,16 +216,67 @@ CASES = {
         [("0.00", "0.00"), ("2.00", "0.18"), ("0.99", "0.09")],
         ("6.00", "3.01", "0.27", "2.99", "5.00", "2.01"),
     ),
+    # Yen have no minor unit: 3 × 105 = 315; 315 × 0.08 = 25.2 → 25 on top
+    "3 x 105 JPY at 8% exclusive": Case(
+        False,
+        [product("105", "8")],
+        [{"product": 0, "quantity": "3"}],
+        [("cash", "500")],
+        [("315", "25")],
+        ("315", "0", "25", "340", "500", "160"),
+        currency="JPY",
+    ),
+    # 0.250 × 998 = 249.5 → 250 (half-up to the yen); 250 × 10/110 = 22.72… → 23
+    "0.250 x 998 JPY at 10% inclusive": Case(
+        True,
+        [product("998", "10")],
+        [{"product": 0, "quantity": "0.250"}],
+        [("card", "250")],
+        [("250", "23")],
+        ("250", "0", "23", "250", "250", "0"),
+        currency="JPY",
+    ),
+    # 1000 − 50 off = 950; 950 × 8/108 = 70.37… → 70
+    "a yen discount": Case(
+        True,
+        [product("1000", "8")],
+        [{"product": 0, "quantity": "1", "discount": "50"}],
+        [("cash", "1000")],
+        [("950", "70")],
+        ("1000", "50", "70", "950", "1000", "50"),
+        currency="JPY",
+    ),
+    # Dinars have three places: 2 × 1.255 = 2.510; × 0.05 = 0.1255 → 0.126 on top
+    "2 x 1.255 KWD at 5% exclusive": Case(
+        False,
+        [product("1.255", "5")],
+        [{"product": 0, "quantity": "2"}],
+        [("card", "2.636")],
+        [("2.510", "0.126")],
+        ("2.510", "0.000", "0.126", "2.636", "2.636", "0.000"),
+        currency="KWD",
+    ),
+    # 0.333 × 2.500 = 0.8325 → 0.833; 0.833 × 15/115 = 0.10865… → 0.109; change in fils
+    "0.333 x 2.500 KWD at 15% inclusive": Case(
+        True,
+        [product("2.500", "15")],
+        [{"product": 0, "quantity": "0.333"}],
+        [("cash", "1.000")],
+        [("0.833", "0.109")],
+        ("0.833", "0.000", "0.109", "0.833", "1.000", "0.167"),
+        currency="KWD",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_checkout_money_to_the_cent(store_a, case):
+def test_checkout_money_to_the_currencys_unit(store_a, case):
     # given the store's tax setting, an open shift and the products
     with tenant_context(store_a.store):
         # when
         sale = ring_up(
             store_a,
+            currency=case.currency,
             prices_include_tax=case.prices_include_tax,
             products=case.products,
             lines=case.lines,
@@ -261,12 +319,17 @@ def cents(low: int, high: int) -> st.SearchStrategy[Decimal]:
     return st.integers(low, high).map(lambda value: Decimal(value) / 100)
 
 
+def units(low: int, high: int, places: int) -> st.SearchStrategy[Decimal]:
+    """Amounts of `low`..`high` minor units of a currency with `places`."""
+    return st.integers(low, high).map(lambda value: Decimal(value).scaleb(-places))
+
+
 @st.composite
-def random_sales(draw: st.DrawFn) -> RandomSale:
+def random_sales(draw: st.DrawFn, places: int) -> RandomSale:
     products = draw(
         st.lists(
             st.tuples(
-                cents(1, 99999),  # price 0.01–999.99
+                units(1, 10**places * 999, places),  # price: one minor unit to 999
                 cents(0, 2500),  # tax rate 0–25 %
                 st.integers(0, 10000).map(lambda value: Decimal(value) / 1000),
             ),
@@ -278,34 +341,43 @@ def random_sales(draw: st.DrawFn) -> RandomSale:
     for _ in range(draw(st.integers(1, 5))):
         index = draw(st.integers(0, len(products) - 1))
         quantity = Decimal(draw(st.integers(1, 50000))) / 1000  # 0.001–50
-        gross = half_up(Fraction(quantity) * Fraction(products[index][0]))
-        discount = draw(cents(0, int(gross * 100)))
+        gross = half_up(Fraction(quantity) * Fraction(products[index][0]), places)
+        discount = draw(units(0, int(gross.scaleb(places)), places))
         lines.append((index, quantity, discount))
     return RandomSale(
         prices_include_tax=draw(st.booleans()),
         products=products,
         lines=lines,
         card_percent=draw(st.integers(0, 100)),
-        extra_cash=draw(cents(0, 10000)),
+        extra_cash=draw(units(0, 100 * 10**places, places)),
     )
 
 
 def expected_line(price: Decimal, rate: Decimal, quantity: Decimal, discount: Decimal, *,
-                  prices_include_tax: bool) -> tuple[Decimal, Decimal]:  # fmt: skip
-    """A line's (total, tax_amount), exactly, then rounded half-up."""
-    total = half_up(Fraction(quantity) * Fraction(price)) - discount
+                  prices_include_tax: bool, places: int) -> tuple[Decimal, Decimal]:  # fmt: skip
+    """A line's (total, tax_amount), exactly, then rounded half-up to the currency's unit."""
+    total = half_up(Fraction(quantity) * Fraction(price), places) - discount
     divisor = 100 + Fraction(rate) if prices_include_tax else Fraction(100)
-    return total, half_up(Fraction(total) * Fraction(rate) / divisor)
+    return total, half_up(Fraction(total) * Fraction(rate) / divisor, places)
+
+
+@st.composite
+def currency_and_sale(draw: st.DrawFn) -> tuple[str, RandomSale]:
+    currency = draw(st.sampled_from(sorted(CURRENCIES)))
+    return currency, draw(random_sales(CURRENCIES[currency]))
 
 
 @settings(
-    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(sale=random_sales())
-def test_checkout_money_properties(store_a, sale):
+@given(drawn=currency_and_sale())
+def test_checkout_money_properties(store_a, drawn):
+    currency, sale = drawn
+    places = CURRENCIES[currency]
     with transaction.atomic(), tenant_context(store_a.store):
         # given the products, each with what its lines take plus some to spare
         store = store_a.store
+        store.currency = currency
         store.prices_include_tax = sale.prices_include_tax
         store.save()
         shift_open(register_id=store_a.register.pk, opening_cash=Decimal("0"), user=store_a.owner)
@@ -327,13 +399,14 @@ def test_checkout_money_properties(store_a, sale):
                 quantity,
                 discount,
                 prices_include_tax=sale.prices_include_tax,
+                places=places,
             )
             for index, quantity, discount in sale.lines
         ]
         expected_total = sum(total for total, _ in expected) + (
             Decimal(0) if sale.prices_include_tax else sum(tax for _, tax in expected)
         )
-        card = half_up(Fraction(expected_total) * sale.card_percent / 100)
+        card = half_up(Fraction(expected_total) * sale.card_percent / 100, places)
         cash = expected_total - card + sale.extra_cash
         payments = [
             PaymentInput(method=method, amount=amount)
@@ -371,6 +444,9 @@ def test_checkout_money_properties(store_a, sale):
             )
             assert (line.total, line.tax_amount) == (total, tax)
         assert stored.total == expected_total
+        # every amount is a whole number of the currency's minor units
+        for amount in [*(getattr(stored, field) for field in SALE_FIGURES), line_taxes]:
+            assert amount == amount.quantize(Decimal(1).scaleb(-places))
         assert stored.paid_total - stored.change_due == stored.total
         assert stored.change_due == sale.extra_cash
         assert stored.change_due >= 0

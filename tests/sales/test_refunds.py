@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Product, StockMovement
 from catalog.services import product_create, stock_adjust
+from core.money import format_money
 from customers.models import Customer
 from sales.models import Refund, RefundLine, Sale, SaleLine
 from tests.conftest import StoreWithStaff
@@ -77,6 +78,8 @@ def sold(store_a: StoreWithStaff, client_for: ClientFor) -> StoreWithStaff:
     add_product(store_a, name="Tea", price="3.50", tax_rate="20.00", stock="10")
     add_product(store_a, name="Honey", price="7.99", tax_rate="10.00", stock="5")
     add_customer(store_a)
+    store_a.store.cashier_max_discount_percent = Decimal("5")  # 0.50 of 10.50 is within it
+    store_a.store.save()
     cashier = client_for(store_a.cashier, store_a.store)
     open_shift(cashier)
     sale = checkout(
@@ -120,9 +123,15 @@ def refund_created_at(staffed: StoreWithStaff, refund_id: int) -> str:
 
 
 def line_figures(staffed: StoreWithStaff, line_id: int) -> tuple[str, str, str]:
+    """What a line has refunded: its quantity, and its amounts in the store currency's places."""
     with schema_context(staffed.store.schema_name):
         line = SaleLine.objects.get(pk=line_id)
-    return (str(line.refunded_quantity), str(line.refunded_amount), str(line.refunded_tax))
+    currency = staffed.store.currency
+    return (
+        str(line.refunded_quantity),
+        format_money(line.refunded_amount, currency),
+        format_money(line.refunded_tax, currency),
+    )
 
 
 # --- Who may refund -------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def test_a_new_shift_opens_once_the_last_is_closed(store_a, client_for):
         ),
         (
             {"register": 1, "opening_cash": "1.001"},
-            {"opening_cash": ["Ensure that there are no more than 2 decimal places."]},
+            {"opening_cash": ["EUR amounts have at most 2 decimal places."]},
         ),
         ({"register": 1}, {"opening_cash": ["This field is required."]}),
         ({"opening_cash": "10.00"}, {"register": ["This field is required."]}),

@@ -182,6 +182,46 @@ def test_token_is_throttled_per_client_after_the_login_rate(
     assert OutstandingToken.objects.count() == issued
 
 
+def test_a_new_forwarded_for_on_each_attempt_does_not_escape_the_throttle(
+    api_client: APIClient, user: User, limit_rate: Callable[[str, str], None]
+) -> None:
+    """With no proxy declared (NUM_PROXIES 0), the client is its socket's address: a header it
+    writes itself names no one."""
+    # given two attempts, each claiming to come from another address
+    limit_rate("login", "2/min")
+    for number in (1, 2):
+        forwarded = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{number}"}
+        api_client.post(TOKEN_URL, {"email": user.email, "password": "wrong"}, **forwarded)
+
+    # when a third names yet another
+    response = api_client.post(
+        TOKEN_URL,
+        {"email": user.email, "password": DEFAULT_PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+
+    # then it is the same client, throttled, and no token is issued
+    assert response.status_code == 429
+    assert OutstandingToken.objects.count() == 0
+
+
+def test_behind_a_declared_proxy_the_address_it_saw_is_the_client(
+    api_client: APIClient, user: User, limit_rate: Callable[[str, str], None], settings
+) -> None:
+    """NUM_PROXIES 1: the last X-Forwarded-For hop is the one the proxy wrote; what the client
+    put before it is ignored, and two clients behind the proxy are two."""
+    settings.NUM_PROXIES = 1
+    limit_rate("login", "1/min")
+    wrong = {"email": user.email, "password": "wrong"}
+    api_client.post(TOKEN_URL, wrong, HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.1")
+
+    again = api_client.post(TOKEN_URL, wrong, HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.1")
+    other = api_client.post(TOKEN_URL, wrong, HTTP_X_FORWARDED_FOR="203.0.113.2")
+
+    assert again.status_code == 429
+    assert other.status_code == 401
+
+
 def test_refresh_and_logout_share_the_login_throttle(
     api_client: APIClient, user: User, limit_rate: Callable[[str, str], None]
 ) -> None:

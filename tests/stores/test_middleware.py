@@ -3,12 +3,15 @@
 from urllib.parse import unquote
 
 import pytest
-from django_tenants.utils import schema_context
+from django.db import connection
+from django_tenants.utils import schema_context, tenant_context
 
+from core.database.base import SchemaMissing
 from sales.models import Register
-from stores.models import Membership
+from stores.models import Membership, Store
 
 REGISTERS = "/api/sales/registers/"
+STORE = "/api/store/"
 
 
 def test_a_member_gets_the_store_headers_and_its_data(store_a, client_for):
@@ -102,6 +105,61 @@ def test_a_store_deactivated_after_being_cached_is_404_at_once(store_a, client_f
     store_a.store.save(update_fields=["is_active"])
 
     assert client.get(REGISTERS).status_code == 404
+
+
+def test_a_change_no_process_was_told_of_holds_at_the_next_request(store_a, client_for):
+    """Another process (gunicorn worker, admin, a script's `update()`) changes the store: the
+    cache here still holds the old row, yet the next request acts on the store as it is."""
+    client = client_for(store_a.owner, store_a.store)
+    assert client.get(STORE).json()["allow_negative_stock"] is False  # the key is now cached
+
+    # when the row changes without this process hearing of it (no save(), no cache delete)
+    Store.objects.filter(pk=store_a.store.pk).update(allow_negative_stock=True, name="Renamed")
+    changed = client.get(STORE)
+    Store.objects.filter(pk=store_a.store.pk).update(is_active=False)
+    deactivated = client.get(REGISTERS)
+
+    # then
+    assert changed.json()["allow_negative_stock"] is True
+    assert changed.json()["name"] == "Renamed"
+    assert changed["X-Store-Name"] == "Renamed"
+    assert deactivated.status_code == 404
+    assert deactivated.json()["code"] == "tenant_not_found"
+
+
+def test_a_store_whose_schema_is_missing_is_503_and_never_reaches_public(
+    store_a, client_for, caplog
+):
+    """A pre-tenancy deployment keeps its own `sales_register` in public: with the store's
+    schema gone, `search_path = <schema>, public` would read it. The request is refused instead,
+    and the refusal logged."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE public.sales_register (id bigint, name text, is_active bool)")
+        cursor.execute("INSERT INTO public.sales_register VALUES (1, 'LEGACY TILL', true)")
+        cursor.execute(f'ALTER SCHEMA "{store_a.store.schema_name}" RENAME TO gone_for_a_while')
+    client = client_for(store_a.owner, store_a.store)
+
+    response = client.get(REGISTERS)
+    anonymous = client_for(None, store_a.store).get(REGISTERS)
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "This store is unavailable; try again later.",
+        "code": "store_unavailable",
+    }
+    assert b"LEGACY" not in response.content
+    assert anonymous.status_code == 401  # the tenant rules still come after authentication
+    assert "store schema missing" in caplog.text
+    assert connection.schema_name == "public"
+
+
+def test_a_task_in_a_store_whose_schema_is_missing_fails_before_any_query(store_a):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE public.sales_register (id bigint, name text, is_active bool)")
+        cursor.execute(f'ALTER SCHEMA "{store_a.store.schema_name}" RENAME TO gone_for_a_while')
+
+    with tenant_context(store_a.store), pytest.raises(SchemaMissing):
+        Register.objects.count()
 
 
 def test_a_member_of_another_store_is_403_not_a_member(store_a, store_b, client_for):

@@ -20,8 +20,15 @@ def server_search_path() -> str:
         return cursor.fetchone()[0]
 
 
+def is_path_set(sql: str) -> bool:
+    """`SET search_path` (public), or the checked set of a store's path (core.database)."""
+    return sql.upper().startswith("SET SEARCH_PATH") or sql.startswith(
+        "SELECT set_config('search_path'"
+    )
+
+
 def set_statements(queries: list[dict]) -> list[str]:
-    return [query["sql"] for query in queries if query["sql"].upper().startswith("SET SEARCH_PATH")]
+    return [query["sql"] for query in queries if is_path_set(query["sql"])]
 
 
 def test_a_savepoint_rollback_does_not_leave_another_stores_path_behind(store_a, store_b):
@@ -75,10 +82,12 @@ def test_a_store_scoped_request_sets_the_path_once_and_before_any_transaction(st
 
     assert response.status_code == 201
     statements = [query["sql"] for query in queries.captured_queries]
+    schema = store_a.store.schema_name
     assert set_statements(queries.captured_queries) == [
-        f'SET search_path = "{store_a.store.schema_name}","public"'
+        "SELECT set_config('search_path', '"
+        f"{schema}, public', false) FROM pg_catalog.pg_namespace WHERE nspname = '{schema}'"
     ]
-    assert statements[0].upper().startswith("SET SEARCH_PATH")
+    assert is_path_set(statements[0])
 
 
 def test_a_store_scoped_get_costs_three_statements_on_a_warm_cache(store_a, client_for):

@@ -1,4 +1,7 @@
-"""The store-scoped store API: the current store (/api/store/) and its staff (/api/staff/)."""
+"""The store-scoped store API: the current store (/api/store/) and its staff (/api/staff/).
+
+Inviting staff (POST /api/staff/, /api/staff/invitations/) is in test_invitations.py.
+"""
 
 from collections.abc import Callable
 from urllib.parse import quote
@@ -11,16 +14,14 @@ from rest_framework.test import APIClient
 
 from stores.models import Membership, Store, User
 from tests.conftest import StoreWithStaff, access_token
-from tests.factories import DEFAULT_PASSWORD, MembershipFactory
+from tests.factories import MembershipFactory
 
 STAFF = "/api/staff/"
 STORE = "/api/store/"
-TOKEN = "/api/auth/token/"
 ME = "/api/me/"
 CUSTOMERS = "/api/customers/"
 REGISTERS = "/api/sales/registers/"
 ROLES = ("owner", "manager", "cashier")
-NEW_PASSWORD = "a fresh and long passphrase"
 
 NOT_A_MEMBER = {"detail": "You are not a member of this store.", "code": "not_a_member"}
 PERMISSION_DENIED = {
@@ -33,10 +34,6 @@ NOT_AUTHENTICATED = {
 }
 NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 LAST_OWNER = {"detail": "A store keeps at least one active owner.", "code": "last_owner"}
-ALREADY_A_MEMBER = {
-    "detail": "This user is already a member of this store.",
-    "code": "already_a_member",
-}
 
 ClientFor = Callable[..., APIClient]
 
@@ -85,6 +82,7 @@ def store_json(store: Store) -> dict:
         "timezone": store.timezone,
         "prices_include_tax": store.prices_include_tax,
         "allow_negative_stock": store.allow_negative_stock,
+        "cashier_max_discount_percent": str(store.cashier_max_discount_percent),
         "is_active": store.is_active,
         "created_at": DateTimeField().to_representation(store.created_at),
     }
@@ -92,18 +90,6 @@ def store_json(store: Store) -> dict:
 
 def store_row(store: Store) -> dict:
     return Store.objects.filter(pk=store.pk).values().get()
-
-
-def sign_in(email: str, password: str, store: Store | None = None) -> APIClient:
-    """A client signed in through /api/auth/token/, as a POS would be, in `store` if given."""
-    client = APIClient()
-    response = client.post(TOKEN, {"email": email, "password": password})
-    assert response.status_code == 200, response.content
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {response.json()['access']}"}
-    if store is not None:
-        headers["HTTP_X_TENANT_KEY"] = store.tenant_key
-    client.credentials(**headers)
-    return client
 
 
 def store_item(store: Store, role: str) -> dict:
@@ -212,7 +198,7 @@ def test_managers_and_cashiers_may_not_see_or_change_staff(
     responses = [
         client.get(STAFF),
         client.get(f"{STAFF}{cashier.id}/"),
-        client.post(STAFF, {"email": "new@example.com", "role": "cashier", "password": "x" * 20}),
+        client.post(STAFF, {"email": "new@example.com", "role": "cashier"}),
         client.patch(f"{STAFF}{cashier.id}/", {"role": "owner"}),
         client.delete(f"{STAFF}{cashier.id}/"),
     ]
@@ -261,7 +247,7 @@ def test_anonymous_callers_get_401(store_a: StoreWithStaff, client_for: ClientFo
     # when
     responses = [
         client.get(STAFF),
-        client.post(STAFF, {"email": "new@example.com", "role": "owner", "password": "x" * 20}),
+        client.post(STAFF, {"email": "new@example.com", "role": "owner"}),
         client.patch(f"{STAFF}{cashier.id}/", {"role": "owner"}),
         client.delete(f"{STAFF}{cashier.id}/"),
         client.get(STORE),
@@ -334,282 +320,6 @@ def test_another_stores_member_is_404_with_this_stores_key(
         assert response.json() == NOT_FOUND
     assert staff_of(store_b.store) == staff_b_before
     assert foreign.id not in [row["id"] for row in client.get(STAFF).json()["results"]]
-
-
-# --- POST /api/staff/ ------------------------------------------------------------------------
-
-
-def test_adding_an_existing_user_keeps_their_password_and_name(
-    store_a: StoreWithStaff, store_b: StoreWithStaff, client_for: ClientFor
-) -> None:
-    # given: store_b's cashier, typed with other case and spaces; a password and name sent along
-    someone = store_b.cashier
-    users_before = users()
-
-    # when
-    response = client_for(store_a.owner, store_a.store).post(
-        STAFF,
-        {
-            "email": f"  {someone.email.upper()}  ",
-            "full_name": "Someone Else",
-            "role": "manager",
-            "password": NEW_PASSWORD,
-        },
-    )
-
-    # then: one more membership, for the same user, who is unchanged
-    assert response.status_code == 201, response.content
-    added = Membership.objects.get(store=store_a.store, user=someone)
-    assert response.json() == staff_json(added)
-    assert response.json()["user"] == {
-        "id": someone.id,
-        "email": someone.email,
-        "full_name": someone.full_name,
-    }
-    assert response.json()["role"] == "manager"
-    assert users() == users_before
-    assert APIClient().post(TOKEN, {"email": someone.email, "password": NEW_PASSWORD}).json() == {
-        "detail": "No active account found with the given credentials",
-        "code": "no_active_account",
-    }
-    # a user may have a different role in each store
-    signed_in = sign_in(someone.email, DEFAULT_PASSWORD)
-    assert signed_in.get(ME).json()["stores"] == sorted(
-        [store_item(store_a.store, "manager"), store_item(store_b.store, "cashier")],
-        key=lambda item: item["id"],
-    )
-
-
-def test_adding_a_new_email_creates_the_user(
-    store_a: StoreWithStaff, client_for: ClientFor
-) -> None:
-    # given
-    staff_before = staff_of(store_a.store)
-
-    # when
-    response = client_for(store_a.owner, store_a.store).post(
-        STAFF,
-        {
-            "email": " New.Cashier@Example.COM ",
-            "full_name": "Ольга Кассирова",
-            "role": "cashier",
-            "password": NEW_PASSWORD,
-        },
-    )
-
-    # then
-    assert response.status_code == 201, response.content
-    created = User.objects.get(email="new.cashier@example.com")
-    added = Membership.objects.get(store=store_a.store, user=created)
-    assert response.json() == {
-        "id": added.id,
-        "user": {
-            "id": created.id,
-            "email": "new.cashier@example.com",
-            "full_name": "Ольга Кассирова",
-        },
-        "role": "cashier",
-        "is_active": True,
-        "created_at": DateTimeField().to_representation(added.created_at),
-    }
-    assert staff_of(store_a.store) == [
-        *staff_before,
-        (added.id, "new.cashier@example.com", "cashier", True),
-    ]
-    assert created.check_password(NEW_PASSWORD)
-
-
-def test_a_new_members_token_works_in_the_store_at_once(
-    store_a: StoreWithStaff, client_for: ClientFor
-) -> None:
-    # given
-    added = client_for(store_a.owner, store_a.store).post(
-        STAFF, {"email": "new.cashier@example.com", "role": "cashier", "password": NEW_PASSWORD}
-    )
-    assert added.status_code == 201
-
-    # when
-    client = sign_in("new.cashier@example.com", NEW_PASSWORD, store_a.store)
-    customers = client.get(CUSTOMERS)
-    store = client.get(STORE)
-    staff = client.get(STAFF)
-
-    # then: a cashier of store_a
-    assert customers.status_code == 200
-    assert store.status_code == 200
-    assert store.json()["tenant_key"] == store_a.store.tenant_key
-    assert staff.status_code == 403
-    assert staff.json() == PERMISSION_DENIED
-
-
-def test_a_new_email_without_a_password_is_400_and_creates_nobody(
-    store_a: StoreWithStaff, client_for: ClientFor
-) -> None:
-    # given
-    staff_before, users_before = staff_of(store_a.store), users()
-
-    # when
-    response = client_for(store_a.owner, store_a.store).post(
-        STAFF, {"email": "new.cashier@example.com", "role": "cashier"}
-    )
-
-    # then
-    assert response.status_code == 400
-    assert response.json() == {"password": ["Required to create a new user."]}
-    assert staff_of(store_a.store) == staff_before
-    assert users() == users_before
-
-
-@pytest.mark.parametrize(
-    ("password", "messages"),
-    [
-        pytest.param("password", ["This password is too common."], id="common"),
-        pytest.param(
-            "x7$k",
-            ["This password is too short. It must contain at least 8 characters."],
-            id="short",
-        ),
-        pytest.param(
-            "83920174",
-            ["This password is entirely numeric."],
-            id="numeric",
-        ),
-        pytest.param("new.cashier", ["The password is too similar to the email."], id="like-email"),
-    ],
-)
-def test_a_new_user_with_a_weak_password_is_400_and_creates_nobody(
-    store_a: StoreWithStaff, client_for: ClientFor, password: str, messages: list[str]
-) -> None:
-    # given
-    staff_before, users_before = staff_of(store_a.store), users()
-
-    # when
-    response = client_for(store_a.owner, store_a.store).post(
-        STAFF, {"email": "new.cashier@example.com", "role": "cashier", "password": password}
-    )
-
-    # then
-    assert response.status_code == 400
-    assert response.json() == {"password": messages}
-    assert staff_of(store_a.store) == staff_before
-    assert users() == users_before
-
-
-@pytest.mark.parametrize(
-    ("body", "errors"),
-    [
-        pytest.param(
-            {"email": "x@example.com", "role": "boss", "password": NEW_PASSWORD},
-            {"role": ['"boss" is not a valid choice.']},
-            id="unknown-role",
-        ),
-        pytest.param(
-            {"email": "x@example.com", "password": NEW_PASSWORD},
-            {"role": ["This field is required."]},
-            id="no-role",
-        ),
-        pytest.param(
-            {"role": "cashier", "password": NEW_PASSWORD},
-            {"email": ["This field is required."]},
-            id="no-email",
-        ),
-        pytest.param(
-            {"email": "not-an-email", "role": "cashier", "password": NEW_PASSWORD},
-            {"email": ["Enter a valid email address."]},
-            id="bad-email",
-        ),
-        pytest.param(
-            {
-                "email": "x@example.com",
-                "role": "cashier",
-                "full_name": "Я" * 201,
-                "password": NEW_PASSWORD,
-            },
-            {"full_name": ["Ensure this field has no more than 200 characters."]},
-            id="long-name",
-        ),
-    ],
-)
-def test_bad_staff_input_is_400_and_writes_nothing(
-    store_a: StoreWithStaff, client_for: ClientFor, body: dict, errors: dict
-) -> None:
-    # given
-    staff_before, users_before = staff_of(store_a.store), users()
-
-    # when
-    response = client_for(store_a.owner, store_a.store).post(STAFF, body)
-
-    # then
-    assert response.status_code == 400
-    assert response.json() == errors
-    assert staff_of(store_a.store) == staff_before
-    assert users() == users_before
-
-
-def test_a_bad_role_for_an_existing_user_is_400_and_adds_nothing(
-    store_a: StoreWithStaff, store_b: StoreWithStaff, client_for: ClientFor
-) -> None:
-    # given
-    staff_before = staff_of(store_a.store)
-
-    # when
-    response = client_for(store_a.owner, store_a.store).post(
-        STAFF, {"email": store_b.cashier.email, "role": "superuser"}
-    )
-
-    # then
-    assert response.status_code == 400
-    assert response.json() == {"role": ['"superuser" is not a valid choice.']}
-    assert staff_of(store_a.store) == staff_before
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_adding_an_active_member_again_is_409(
-    store_a: StoreWithStaff, client_for: ClientFor, role: str
-) -> None:
-    # given
-    staff_before, users_before = staff_of(store_a.store), users()
-
-    # when: with another role, so a silent update would show
-    response = client_for(store_a.owner, store_a.store).post(
-        STAFF,
-        {
-            "email": store_a.member(role).email,
-            "role": "cashier" if role != "cashier" else "owner",
-            "password": NEW_PASSWORD,
-        },
-    )
-
-    # then
-    assert response.status_code == 409
-    assert response.json() == ALREADY_A_MEMBER
-    assert staff_of(store_a.store) == staff_before
-    assert users() == users_before
-
-
-def test_adding_a_deactivated_member_reactivates_them_with_the_new_role(
-    store_a: StoreWithStaff, client_for: ClientFor
-) -> None:
-    # given: the cashier was suspended
-    client = client_for(store_a.owner, store_a.store)
-    cashier = membership_of(store_a, "cashier")
-    suspended = client.patch(f"{STAFF}{cashier.id}/", {"is_active": False})
-    assert suspended.json()["is_active"] is False
-    staff_before = staff_of(store_a.store)
-
-    # when
-    response = client.post(STAFF, {"email": store_a.cashier.email, "role": "manager"})
-
-    # then: the same membership, active, as a manager
-    assert response.status_code == 201
-    assert response.json() == {**staff_json(cashier), "role": "manager", "is_active": True}
-    assert response.json()["id"] == cashier.id
-    assert staff_of(store_a.store) == [
-        (row[0], row[1], "manager", True) if row[0] == cashier.id else row for row in staff_before
-    ]
-    assert client_for(store_a.cashier, store_a.store).get(f"{STAFF}{cashier.id}/").json() == (
-        PERMISSION_DENIED
-    )
 
 
 # --- PATCH /api/staff/{id}/ ------------------------------------------------------------------
@@ -930,6 +640,7 @@ def test_every_member_reads_the_store(
         "timezone": "Europe/Berlin",
         "prices_include_tax": True,
         "allow_negative_stock": False,
+        "cashier_max_discount_percent": "0.00",
         "is_active": True,
         "created_at": DateTimeField().to_representation(store.created_at),
     }
@@ -951,6 +662,7 @@ def test_the_owner_changes_the_store(store_a: StoreWithStaff, client_for: Client
             "timezone": "Asia/Vladivostok",
             "prices_include_tax": False,
             "allow_negative_stock": True,
+            "cashier_max_discount_percent": "12.5",
         },
     )
 
@@ -961,6 +673,7 @@ def test_the_owner_changes_the_store(store_a: StoreWithStaff, client_for: Client
         "timezone": "Asia/Vladivostok",
         "prices_include_tax": False,
         "allow_negative_stock": True,
+        "cashier_max_discount_percent": "12.50",
     }
     assert response.status_code == 200, response.content
     assert response.json() == expected
@@ -1055,6 +768,16 @@ def test_read_only_store_fields_are_ignored(store_a: StoreWithStaff, client_for:
             {"name": "Fine", "timezone": "Nowhere"},
             {"timezone": ["'Nowhere' is not an IANA time zone."]},
             id="one-bad-field-spoils-all",
+        ),
+        pytest.param(
+            {"cashier_max_discount_percent": "100.01"},
+            {"cashier_max_discount_percent": ["Ensure this value is less than or equal to 100."]},
+            id="discount-above-100",
+        ),
+        pytest.param(
+            {"cashier_max_discount_percent": "-1"},
+            {"cashier_max_discount_percent": ["Ensure this value is greater than or equal to 0."]},
+            id="negative-discount",
         ),
     ],
 )

@@ -1,4 +1,8 @@
-"""The staff and store-settings services: staff_add, staff_update, staff_remove, store_update."""
+"""The staff and store-settings services: membership_create, staff_update, staff_remove,
+store_update.
+
+Invitations (invitation_create, invitation_accept, invitation_revoke) are in test_invitations.py.
+"""
 
 import contextlib
 import threading
@@ -11,11 +15,11 @@ from django.db import connection
 from stores import services
 from stores.exceptions import AlreadyAMember, LastOwner
 from stores.models import Membership, Store, User
+from stores.services import staff as staff_services
 from stores.tenancy import store_for_tenant_key
 from tests.conftest import STORE_SCHEMAS, StoreWithStaff, make_store
-from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
-NEW_PASSWORD = "a fresh and long passphrase"
 Role = Membership.Role
 
 
@@ -48,108 +52,46 @@ def active_owners(store: Store) -> list[int]:
     )
 
 
-# --- staff_add -------------------------------------------------------------------------------
+# --- membership_create -----------------------------------------------------------------------
 
 
-def test_staff_add_makes_an_existing_user_a_member_and_keeps_their_account(
-    store_a: StoreWithStaff, store_b: StoreWithStaff
+def test_membership_create_makes_a_user_a_member_with_store_history(
+    store_a: StoreWithStaff,
 ) -> None:
-    # given: store_b's cashier, typed in another case
-    someone = store_b.cashier
-    users_before = users()
+    # given: a user of no store
+    someone = UserFactory()
+    staff_before, users_before = staff_of(store_a.store), users()
+    assert someone.has_store_history is False
 
     # when
-    membership = services.staff_add(
-        store=store_a.store,
-        email=f" {someone.email.upper()} ",
-        role=Role.MANAGER,
-        full_name="Ignored Name",
-        password=NEW_PASSWORD,
-    )
+    membership = services.membership_create(store=store_a.store, user=someone, role=Role.MANAGER)
 
     # then
-    assert (membership.user_id, membership.store_id, membership.role, membership.is_active) == (
-        someone.id,
-        store_a.store.id,
-        "manager",
-        True,
-    )
-    assert users() == users_before
-    someone.refresh_from_db()
-    assert someone.check_password(DEFAULT_PASSWORD)
-    assert membership_of(store_b, "cashier").role == "cashier"
-
-
-def test_staff_add_creates_a_new_user(store_a: StoreWithStaff) -> None:
-    # given
-    staff_before = staff_of(store_a.store)
-
-    # when
-    membership = services.staff_add(
-        store=store_a.store,
-        email="New.Cashier@Example.com",
-        role=Role.CASHIER,
-        full_name="Ольга",
-        password=NEW_PASSWORD,
-    )
-
-    # then
-    created = User.objects.get(email="new.cashier@example.com")
-    assert (created.full_name, created.is_active) == ("Ольга", True)
-    assert created.check_password(NEW_PASSWORD)
     assert staff_of(store_a.store) == [
         *staff_before,
-        (membership.id, created.id, "cashier", True),
+        (membership.id, someone.id, "manager", True),
     ]
-
-
-def test_staff_add_needs_a_password_for_a_new_user(store_a: StoreWithStaff) -> None:
-    # given
-    staff_before, users_before = staff_of(store_a.store), users()
-
-    # when
-    with pytest.raises(ValidationError) as raised:
-        services.staff_add(store=store_a.store, email="new@example.com", role=Role.CASHIER)
-
-    # then
-    assert raised.value.message_dict == {"password": ["Required to create a new user."]}
-    assert staff_of(store_a.store) == staff_before
     assert users() == users_before
-
-
-def test_staff_add_refuses_a_weak_password(store_a: StoreWithStaff) -> None:
-    # given
-    staff_before, users_before = staff_of(store_a.store), users()
-
-    # when
-    with pytest.raises(ValidationError) as raised:
-        services.staff_add(
-            store=store_a.store, email="new@example.com", role=Role.CASHIER, password="qwerty"
-        )
-
-    # then
-    assert raised.value.message_dict == {
-        "password": [
-            "This password is too short. It must contain at least 8 characters.",
-            "This password is too common.",
-        ]
-    }
-    assert staff_of(store_a.store) == staff_before
-    assert users() == users_before
+    assert someone.has_store_history is True
+    assert User.objects.get(pk=someone.pk).has_store_history is True
 
 
 @pytest.mark.parametrize("role", ["owner", "manager", "cashier"])
-def test_staff_add_refuses_an_active_member(store_a: StoreWithStaff, role: str) -> None:
+def test_membership_create_refuses_an_active_member(store_a: StoreWithStaff, role: str) -> None:
     # given
     staff_before = staff_of(store_a.store)
 
-    # when / then
+    # when / then: with another role, so a silent update would show
     with pytest.raises(AlreadyAMember):
-        services.staff_add(store=store_a.store, email=store_a.member(role).email, role=Role.CASHIER)
+        services.membership_create(
+            store=store_a.store,
+            user=store_a.member(role),
+            role=Role.CASHIER if role != "cashier" else Role.OWNER,
+        )
     assert staff_of(store_a.store) == staff_before
 
 
-def test_staff_add_reactivates_a_suspended_member_with_the_new_role(
+def test_membership_create_reactivates_a_suspended_member_with_the_new_role(
     store_a: StoreWithStaff,
 ) -> None:
     # given
@@ -158,8 +100,8 @@ def test_staff_add_reactivates_a_suspended_member_with_the_new_role(
     staff_before = staff_of(store_a.store)
 
     # when
-    membership = services.staff_add(
-        store=store_a.store, email=store_a.cashier.email, role=Role.MANAGER
+    membership = services.membership_create(
+        store=store_a.store, user=store_a.cashier, role=Role.MANAGER
     )
 
     # then: the same row, active again
@@ -169,16 +111,17 @@ def test_staff_add_reactivates_a_suspended_member_with_the_new_role(
     ]
 
 
-def test_staff_add_refuses_an_unknown_role(
+def test_membership_create_refuses_an_unknown_role(
     store_a: StoreWithStaff, store_b: StoreWithStaff
 ) -> None:
-    # given: the API's serializer checks the role; the service is the write boundary for every
+    # given: the API's serializers check the role; the service is the write boundary for every
     # other caller (commands, admin, other services) and must not store a role nobody knows
     staff_before = staff_of(store_a.store)
+    someone = store_b.cashier
 
     # when
     with pytest.raises(ValidationError) as raised:
-        services.staff_add(store=store_a.store, email=store_b.cashier.email, role="Owner")
+        services.membership_create(store=store_a.store, user=someone, role="Owner")
 
     # then
     assert raised.value.message_dict == {"role": ["'Owner' is not one of owner, manager, cashier."]}
@@ -523,7 +466,7 @@ def test_two_owners_leaving_at_once_leave_exactly_one_owner(
     # without the row locks both would see two owners and both go. With them, the second
     # waits on the locks instead, the first gives up waiting, and the second then sees one.
     both_read = threading.Barrier(2, timeout=1)
-    read_owners = services.owner_memberships_for_update
+    read_owners = staff_services.owner_memberships_for_update
 
     def read_then_wait_for_the_other(*, store: Store) -> list[Membership]:
         found = list(read_owners(store=store))
@@ -531,7 +474,9 @@ def test_two_owners_leaving_at_once_leave_exactly_one_owner(
             both_read.wait()
         return found
 
-    monkeypatch.setattr(services, "owner_memberships_for_update", read_then_wait_for_the_other)
+    monkeypatch.setattr(
+        staff_services, "owner_memberships_for_update", read_then_wait_for_the_other
+    )
 
     def act(action: Callable[[Membership], None], owner_id: int) -> Callable[[], None]:
         # Each thread loads its own copy, as each request would.
@@ -546,14 +491,26 @@ def test_two_owners_leaving_at_once_leave_exactly_one_owner(
     assert active_owners(staffed.store) == [survivor.id]
 
 
+@pytest.mark.parametrize(
+    "has_store_history",
+    [
+        # Both wait on the user's row (its store history is being set): the second then finds
+        # the first's membership.
+        pytest.param(False, id="user-of-no-store"),
+        # Nothing to wait on: both insert, and the second is refused by the unique constraint.
+        pytest.param(True, id="user-staff-elsewhere"),
+    ],
+)
 @pytest.mark.usefixtures("committed_stores")
-def test_adding_the_same_user_twice_at_once_adds_them_once(
-    monkeypatch: pytest.MonkeyPatch,
+def test_making_the_same_member_twice_at_once_makes_them_once(
+    monkeypatch: pytest.MonkeyPatch, has_store_history: bool
 ) -> None:
-    # given: a committed store and a user of no store, added by two requests at once (a double
-    # click), both past the "is there a membership?" check before either has inserted one
+    # given: a committed store and a user, made a member by two requests at once (two
+    # invitations accepted at the same moment), both past the "is there a membership?" check
+    # before either has inserted one
     staffed = make_store(STORE_SCHEMAS[0], name="Concurrent Shop")
     someone = UserFactory()
+    User.objects.filter(pk=someone.pk).update(has_store_history=has_store_history)
     both_checked = threading.Barrier(2, timeout=1)
     create = Membership.objects.create
 
@@ -565,11 +522,19 @@ def test_adding_the_same_user_twice_at_once_adds_them_once(
     monkeypatch.setattr(Membership.objects, "create", wait_for_the_other_then_create)
 
     def add() -> None:
-        services.staff_add(store=staffed.store, email=someone.email, role=Role.CASHIER)
+        # Each thread loads its own copy, as each request would.
+        services.membership_create(
+            store=staffed.store, user=User.objects.get(pk=someone.pk), role=Role.CASHIER
+        )
 
     # when
     outcomes = _run_together(add, add)
 
     # then: one membership, and the second request told so (409), not a database error (500)
     assert sorted(outcomes) == ["already_a_member", "ok"]
-    assert Membership.objects.filter(store=staffed.store, user=someone).count() == 1
+    assert list(
+        Membership.objects.filter(store=staffed.store, user=someone).values_list(
+            "role", "is_active"
+        )
+    ) == [("cashier", True)]
+    assert User.objects.get(pk=someone.pk).has_store_history is True

@@ -23,8 +23,9 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --stores 1 --products 40 --sales 200
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
+# One worker per core (pytest-xdist), each with its own test database and Redis databases.
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

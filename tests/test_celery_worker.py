@@ -24,7 +24,7 @@ from jobs.models import Job
 from jobs.services import job_create
 from ops.serving import database_url
 from sales.services import LineInput, PaymentInput, sale_checkout, shift_open
-from tests.conftest import StoreWithStaff, access_token, make_store
+from tests.conftest import StoreWithStaff, access_token, make_store, redis_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ WAIT_SECONDS = 60
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> Iterator[str]:
     """A worker process on the test database, consuming from Redis; its broker URL."""
-    broker = redis_url.rsplit("/", 1)[0] + "/14"
+    broker = redis_database(redis_url, 1)
     redis.Redis.from_url(broker).flushdb()
     with django_db_blocker.unblock():
         database_url = url_of_the_test_database()
@@ -202,7 +202,7 @@ def test_two_stores_jobs_in_one_worker_never_mix(broker):
 def test_a_worker_killed_mid_job_has_the_job_run_again(redis_url, monkeypatch):
     """acks_late + reject_on_worker_lost: the job's message goes back to the queue and the
     next worker process runs it; it is never left "running"."""
-    broker = redis_url.rsplit("/", 1)[0] + "/12"
+    broker = redis_database(redis_url, 2)
     redis.Redis.from_url(broker).flushdb()
     staffed = make_store("tenant_test_alpha", name="Killed Worker Store")
     sell(staffed, "3.00")

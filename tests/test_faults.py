@@ -148,7 +148,7 @@ def test_a_database_outage_under_load_loses_nothing_and_the_service_recovers():
 
     def till() -> None:
         """A till on flaky Wi-Fi: a checkout is retried with its key until it is answered."""
-        while time.monotonic() - started < 9:
+        while time.monotonic() - started < 6:
             key = uuid.uuid4().hex
             for _ in range(40):
                 sent = time.monotonic()
@@ -167,7 +167,7 @@ def test_a_database_outage_under_load_loses_nothing_and_the_service_recovers():
         tills = [threading.Thread(target=till) for _ in range(4)]
         for thread in tills:
             thread.start()
-        time.sleep(3)
+        time.sleep(1.5)
         proxy.cut()
         time.sleep(2)
         proxy.restore()
@@ -179,7 +179,7 @@ def test_a_database_outage_under_load_loses_nothing_and_the_service_recovers():
     assert all(kind.startswith("application/json") for _, _, kind, _ in answers)
     assert max(elapsed for *_, elapsed in answers) < 15  # answers, not hangs
     assert any(status >= 500 for _, status, _, _ in answers)  # the outage was felt
-    assert any(status == 201 for sent, status, _, _ in answers if sent > 6)  # and got over
+    assert any(status == 201 for sent, status, _, _ in answers if sent > 4)  # and got over
     with tenant_context(staffed.store):
         product = Product.objects.annotate(moved=Sum("movements__delta")).get(pk=product_id)
         sales = Sale.objects.annotate(

@@ -138,8 +138,8 @@ def world(store_a: StoreWithStaff) -> StoreWithStaff:
 
 
 @pytest.fixture
-def bounds(api_client: APIClient, db: None) -> list[Bound]:
-    return stated_bounds(api_client.get("/api/schema/", {"format": "json"}).json())
+def bounds(served_schema: dict) -> list[Bound]:
+    return stated_bounds(served_schema)
 
 
 def test_the_schema_states_bounds_for_the_inputs_that_need_them(bounds: list[Bound]) -> None:
@@ -158,7 +158,7 @@ def test_the_schema_states_bounds_for_the_inputs_that_need_them(bounds: list[Bou
 
 
 @settings(
-    max_examples=300,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -20,7 +20,7 @@ from ops.demo.data import DEMO_EMAIL, DEMO_PASSWORD, DEMO_STORE_NAME
 from sales.models import Refund, Sale, SaleLine, SalePayment, Shift
 from stores.models import Membership, Store, User
 
-STORES, PRODUCTS, SALES, DAYS = 2, 8, 25, 30
+STORES, PRODUCTS, SALES, DAYS = 2, 6, 15, 30
 SMALL = ("--stores", str(STORES), "--products", str(PRODUCTS), "--sales", str(SALES))
 
 

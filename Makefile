@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test lint format worker beat bench stop-db clean
+.PHONY: install run test lint pgbouncer format worker beat bench stop-db clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,19 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
 # One worker per core (pytest-xdist), each with its own test database and Redis databases.
-test: install lint
+# The pooling tests start a real PgBouncer: Debian's, installed here when missing (as root).
+test: install lint pgbouncer
 	$(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || { \
+		test "$$(id -u)" = 0 || { echo "Install PgBouncer: apt-get install pgbouncer"; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; }
 
 format: install
 	$(BIN)/ruff format .

@@ -111,9 +111,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
-# Required behind PgBouncer in transaction mode (see docs/scaling.md).
+# How the connections reach PostgreSQL: `session` (directly, or PgBouncer in session mode) or
+# `transaction` (PgBouncer in transaction mode). The backend (core.database) keeps a store's
+# search path inside every transaction in `transaction` mode, and refuses to start as
+# `session` behind a pooler that shares server connections (docs/scaling.md).
+DATABASES["default"]["POOL_MODE"] = env.str("DATABASE_POOL_MODE", default="session")
+# Server-side cursors cannot outlive a transaction under transaction pooling.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
-    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+    "DB_DISABLE_SERVER_SIDE_CURSORS",
+    default=DATABASES["default"]["POOL_MODE"] == "transaction",
 )
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # BigAutoField from the first migration keeps the Citus scale-out path open

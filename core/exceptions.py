@@ -1,6 +1,7 @@
 """Every error as JSON: domain errors with a stable code, the DRF exception handler, and the
 answers Django gives outside DRF's views (unknown URLs, CSRF failures, server errors)."""
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,10 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.database.errors import SchemaMissing
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(exceptions.APIException):
@@ -33,6 +38,14 @@ class ServiceUnavailable(DomainError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service is briefly unavailable; try again."
     default_code = "service_unavailable"
+
+
+class StoreUnavailable(DomainError):
+    """The store's schema is missing: an operator must restore it (`manage.py doctor`)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "This store is unavailable; try again later."
+    default_code = "store_unavailable"
 
 
 class Conflict(DomainError):
@@ -80,6 +93,9 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SchemaMissing):
+        logger.error("store schema missing", extra={"schema": exc.schema_name})
+        exc = StoreUnavailable()
     elif isinstance(exc, DataError):
         exc = _data_error(exc)
     elif isinstance(exc, OperationalError | InterfaceError):

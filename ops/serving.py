@@ -1,13 +1,16 @@
-"""Kassa's processes started beside it, for the benchmarks and the live-server tests: gunicorn on
-loopback, and the running database as a DATABASE_URL for the workers and servers they start."""
+"""Kassa's processes started beside it, for the benchmarks and the live-server tests: gunicorn and
+PgBouncer on loopback, and the running database as a DATABASE_URL for the processes they start."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -84,3 +87,69 @@ def gunicorn(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+# PgBouncer will not run as root: it is then started as this user, who owns its files.
+PGBOUNCER_USER = "postgres"
+
+
+@dataclass(frozen=True)
+class Pooler:
+    """A PgBouncer started by `pgbouncer()`: where it listens, and a URL of its database."""
+
+    port: int
+    url: str
+    admin_url: str
+
+
+@contextmanager
+def pgbouncer(
+    settings: Mapping[str, Any], *, pool_mode: str = "transaction", pool_size: int = 6
+) -> Iterator[Pooler]:
+    """A real PgBouncer in front of the database of `settings` (a DATABASES entry), on a free
+    loopback port, for the `with` block: `pool_size` server connections per database and user,
+    as many clients as come, `pool_mode` as given."""
+    port = free_port()
+    user = settings.get("USER") or "postgres"
+    with tempfile.TemporaryDirectory(prefix="kassa-pgbouncer-") as directory:
+        folder = Path(directory)
+        upstream = settings.get("HOST") or (settings.get("OPTIONS") or {}).get("host") or ""
+        target = f"host={upstream or '127.0.0.1'} port={settings.get('PORT') or 5432}"
+        (folder / "userlist.txt").write_text(f'"{user}" "{settings.get("PASSWORD") or ""}"\n')
+        (folder / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = {target}\n"
+            "[pgbouncer]\n"
+            "listen_addr = 127.0.0.1\n"
+            f"listen_port = {port}\n"
+            "unix_socket_dir =\n"
+            "auth_type = trust\n"
+            f"auth_file = {folder / 'userlist.txt'}\n"
+            f"admin_users = {user}\n"
+            f"pool_mode = {pool_mode}\n"
+            f"default_pool_size = {pool_size}\n"
+            "max_client_conn = 2000\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {folder / 'pgbouncer.log'}\n"
+            f"pidfile = {folder / 'pgbouncer.pid'}\n"
+        )
+        command = [PGBOUNCER, str(folder / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            shutil.chown(folder, PGBOUNCER_USER)
+            for path in folder.iterdir():
+                shutil.chown(path, PGBOUNCER_USER)
+            command[1:1] = ["-u", PGBOUNCER_USER]
+        server = subprocess.Popen(  # noqa: S603 - fixed arguments; it logs to its logfile too
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            wait_for_port(port)
+            yield Pooler(
+                port=port,
+                url=f"postgresql://{quote(user)}@127.0.0.1:{port}/{settings['NAME']}",
+                admin_url=f"postgresql://{quote(user)}@127.0.0.1:{port}/pgbouncer",
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

@@ -17,14 +17,6 @@ class TenantNotFound(DomainError):
     default_code = "tenant_not_found"
 
 
-class StoreUnavailable(DomainError):
-    """The store's schema is missing: an operator must restore it (`manage.py doctor`)."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "This store is unavailable; try again later."
-    default_code = "store_unavailable"
-
-
 class NotAMember(DomainError):
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "You are not a member of this store."

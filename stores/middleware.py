@@ -5,12 +5,13 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 
 from core import logging as log_context
-from core.database.base import SchemaMissing
-from stores.exceptions import StoreUnavailable, TenantNotFound, TenantRequired
+from core.database.errors import TRANSACTION, SchemaMissing
+from core.exceptions import StoreUnavailable
+from stores.exceptions import TenantNotFound, TenantRequired
 from stores.tenancy import store_for_tenant_key
 
 TENANT_HEADER = "X-Tenant-Key"
@@ -49,6 +50,19 @@ class TenantHeaderMiddleware:
         finally:
             connection.set_schema_to_public()
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A store whose schema is found missing as the view starts (under transaction pooling
+        the path is checked with the transaction's first statement): 503, never `public`."""
+        if not isinstance(exception, SchemaMissing):
+            return None
+        logger.error("store schema missing", extra={"schema": exception.schema_name})
+        connection.set_schema_to_public()
+        unavailable = StoreUnavailable()
+        return JsonResponse(
+            {"detail": str(unavailable.detail), "code": unavailable.default_code},
+            status=unavailable.status_code,
+        )
+
     def process_view(
         self,
         request: HttpRequest,
@@ -70,6 +84,8 @@ class TenantHeaderMiddleware:
         request.store = request.tenant = store
         log_context.store.set(store.tenant_key)
         connection.set_tenant(store)
+        if connection.pool_mode == TRANSACTION:
+            return  # the path is the first statement of the request's transaction
         # Issue the one `SET search_path` of this request now, in autocommit: a SET made inside a
         # transaction or savepoint that is later rolled back would silently revert.
         try:

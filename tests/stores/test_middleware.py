@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
-from core.database.base import SchemaMissing
+from core.database.errors import SchemaMissing
 from sales.models import Register
 from stores.models import Membership, Store
 

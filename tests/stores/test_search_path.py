@@ -1,11 +1,12 @@
 """The connection's search_path: one SET per request, never carried into the next one."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 from rest_framework.test import APIClient
 
+from core.database.errors import TRANSACTION
 from sales.models import Register
 from sales.services import register_create
 from stores.models import Store
@@ -161,3 +162,121 @@ def test_a_persistent_connection_starts_the_next_request_in_public(monkeypatch, 
     with schema_context(staffed.store.schema_name):
         assert list(Register.objects.values_list("name", flat=True)) == ["Main register"]
     assert Store.objects.count() == 1
+
+
+# --- Transaction pooling: the path lives inside each transaction -------------------------------
+
+
+@pytest.fixture
+def transaction_pooling(monkeypatch) -> None:
+    """This process's connection as `DATABASE_POOL_MODE=transaction` makes it."""
+    wrapper = connections[DEFAULT_DB_ALIAS]  # the connection itself, not its proxy
+    wrapper.close()  # a fresh connection, with no session-level path of its own
+    monkeypatch.setattr(wrapper, "pool_mode", TRANSACTION)
+    monkeypatch.setattr(
+        wrapper,
+        "execute_wrappers",
+        [*wrapper.execute_wrappers, wrapper._path_in_every_transaction],
+    )
+    yield
+    wrapper.close()
+
+
+def local_set_of(schema_name: str) -> str:
+    return (
+        f"SELECT set_config('search_path', '{schema_name}, public', true) "
+        f"FROM pg_catalog.pg_namespace WHERE nspname = '{schema_name}'"
+    )
+
+
+@pytest.mark.usefixtures("committed_stores", "transaction_pooling")
+def test_under_transaction_pooling_the_path_is_the_first_statement_of_the_requests_transaction():
+    staffed = make_store("tenant_test_alpha", name="Pooled Shop")
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {access_token(staffed.owner)}",
+        HTTP_X_TENANT_KEY=staffed.store.tenant_key,
+    )
+    client.get(REGISTERS)  # warms the tenant-key cache
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(REGISTERS, {"name": "Till 2"})
+
+    assert response.status_code == 201
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert set_statements(queries.captured_queries) == [local_set_of(staffed.store.schema_name)]
+    assert statements[:2] == ["BEGIN", local_set_of(staffed.store.schema_name)]
+    # and nothing of it is left on the connection once the transaction is over
+    assert connection.connection.execute("SHOW search_path").fetchone()[0] == '"$user", public'
+
+
+@pytest.mark.usefixtures("committed_stores", "transaction_pooling")
+def test_under_transaction_pooling_a_public_request_sets_no_path():
+    staffed = make_store("tenant_test_alpha", name="Pooled Shop")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(staffed.owner)}")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/me/")
+
+    assert response.status_code == 200
+    assert set_statements(queries.captured_queries) == []
+
+
+@pytest.mark.usefixtures("committed_stores", "transaction_pooling")
+def test_under_transaction_pooling_a_statement_outside_a_transaction_gets_one_of_its_own():
+    staffed = make_store("tenant_test_alpha", name="Pooled Shop")
+
+    with schema_context(staffed.store.schema_name):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('search_path'), name FROM sales_register")
+            seen = cursor.fetchall()
+        connection.ensure_connection()
+        after = connection.connection.execute("SHOW search_path").fetchone()[0]
+
+    assert connection.get_autocommit()
+    assert seen == [(f"{staffed.store.schema_name}, public", "Main register")]
+    assert after == '"$user", public'  # the path was the statement's transaction's alone
+
+
+@pytest.mark.usefixtures("committed_stores", "transaction_pooling")
+def test_under_transaction_pooling_a_savepoint_rollback_does_not_leave_another_path_behind():
+    alpha = make_store("tenant_test_alpha", name="Alpha")
+    beta = make_store("tenant_test_beta", name="Beta")
+    with schema_context(alpha.store.schema_name):
+        Register.objects.create(name="Only in A")
+
+    with transaction.atomic():
+        connection.set_tenant(alpha.store)
+        Register.objects.count()  # A's path, at the transaction's top
+        try:
+            with transaction.atomic():  # a savepoint
+                connection.set_tenant(beta.store)
+                Register.objects.count()  # B's path, inside the savepoint
+                connection.set_tenant(alpha.store)
+                raise RuntimeError("roll the savepoint back")
+        except RuntimeError:
+            pass
+        names = sorted(Register.objects.values_list("name", flat=True))
+
+    assert names == ["Main register", "Only in A"]
+
+
+@pytest.mark.usefixtures("committed_stores", "transaction_pooling")
+def test_under_transaction_pooling_a_missing_schema_is_a_503_never_public():
+    staffed = make_store("tenant_test_alpha", name="Pooled Shop")
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {access_token(staffed.owner)}",
+        HTTP_X_TENANT_KEY=staffed.store.tenant_key,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute('ALTER SCHEMA "tenant_test_alpha" RENAME TO tenant_test_alpha_gone')
+    try:
+        response = client.get(REGISTERS)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute('ALTER SCHEMA "tenant_test_alpha_gone" RENAME TO tenant_test_alpha')
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "store_unavailable"

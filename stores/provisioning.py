@@ -6,8 +6,9 @@ A new store's schema comes, fastest first, from:
    `SELECT … FOR UPDATE SKIP LOCKED` and renamed (`ALTER SCHEMA … RENAME`): milliseconds,
    whatever the number of stores;
 2. the **template's script**: every statement that built the template schema (`kassa_template`)
-   was recorded while its migrations ran, and is replayed into the new schema in one round trip:
-   the raw DDL of one schema, without Django's migration machinery;
+   was recorded while its migrations ran, and is replayed into the new schema statement by
+   statement in one round trip (psycopg's pipeline): the raw DDL of one schema, without
+   Django's migration machinery;
 3. **migrations**, only when the template is missing or behind the code's migrations (logged
    as a warning: run `migrate_schemas`, which brings the template, its script and the spares
    up to date).
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 
+import sqlparse
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -79,7 +81,11 @@ def _recording(statements: list[str]) -> Iterator[None]:
     def record(execute: Callable, sql: str, params: object, many: bool, context: dict) -> object:
         if not NOT_RECORDED.match(sql):
             cursor = context["cursor"].cursor
-            statements.append(cursor.mogrify(sql, params) if params else sql)
+            bound = cursor.mogrify(sql, params) if params else sql
+            # Django sends some as one string ("ALTER TABLE …; SET CONSTRAINTS …"): one each.
+            statements.extend(
+                part.rstrip(";") for part in sqlparse.split(bound) if part.strip(" ;\n")
+            )
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
@@ -104,8 +110,9 @@ def template_is_ready() -> bool:
 
 
 def _state_marker(applied: set[tuple[str, str]]) -> str:
-    # Position 0 holds the migration state the script has reached, as a SQL comment.
-    return f"-- kassa template script for migrations {migration_state_key(applied)}"
+    # Position 0 holds the migration state the script has reached, as a SQL comment; v2 scripts
+    # hold one statement per row (a v1 template is built afresh by migrate_schemas).
+    return f"-- kassa template script v2 for migrations {migration_state_key(applied)}"
 
 
 @transaction.atomic
@@ -144,20 +151,23 @@ def template_update() -> str:
     return action
 
 
-def _template_script() -> str:
+def _template_script() -> list[str]:
     statements = TemplateStatement.objects.exclude(position=0).order_by("position")
-    return ";\n".join(statements.values_list("sql", flat=True))
+    return list(statements.values_list("sql", flat=True))
 
 
 def schema_from_template(schema_name: str) -> None:
-    """Create `schema_name` by replaying the template's script, in one round trip."""
+    """Create `schema_name` by replaying the template's script, one statement at a time in
+    psycopg's pipeline mode: one round trip, and no multi-statement string, which Citus
+    refuses on a worker node (`cannot insert multiple commands into a prepared statement`)."""
     script = _template_script()
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     connection.set_schema(schema_name)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(script)
+        with connection.cursor() as cursor, connection.connection.pipeline():
+            for statement in script:
+                cursor.execute(statement)
     finally:
         connection.set_schema_to_public()
 

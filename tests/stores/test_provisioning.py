@@ -1,7 +1,9 @@
 """Store schemas from spares and from the template's script are the same as migrated ones."""
 
 import pytest
+import sqlparse
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from onboarding.services import store_signup
 from stores import provisioning
@@ -64,6 +66,21 @@ def test_a_schema_from_the_template_script_is_the_migrated_one(db):
         )
         # never used but for the migration records: every store table's next id is 1
         assert cursor.fetchall() == [("django_migrations_id_seq",)]
+
+
+def test_the_template_script_is_sent_one_statement_at_a_time(db):
+    """Citus refuses a multi-statement string on its workers: each statement is its own."""
+    script = provisioning._template_script()
+
+    with CaptureQueriesContext(connection) as queries:
+        provisioning.schema_from_template("tenant_one_by_one")
+
+    sent = [query["sql"] for query in queries.captured_queries]
+    assert len(script) > 50
+    assert [statement for statement in sent if statement in script] == script
+    for statement in sent:
+        parsed = [part for part in sqlparse.split(statement) if part.strip(" ;\n")]
+        assert len(parsed) == 1, statement
 
 
 def test_a_signup_takes_a_spare_and_renames_it(db, django_capture_on_commit_callbacks):
@@ -139,7 +156,7 @@ def test_a_signup_failing_after_taking_a_spare_gives_it_back(committed_stores, m
 def test_a_failure_halfway_through_the_script_leaves_no_schema(db, monkeypatch):
     before = schema_names()
     monkeypatch.setattr(
-        provisioning, "_template_script", lambda: "CREATE TABLE half (id int); SELECT 1/0"
+        provisioning, "_template_script", lambda: ["CREATE TABLE half (id int)", "SELECT 1/0"]
     )
 
     with pytest.raises(Exception, match="division by zero"), transaction.atomic():

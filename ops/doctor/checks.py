@@ -10,6 +10,7 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name, quote_schema_name
 
 from core.money import MoneyColumn, currency_places
+from ops.citus import is_citus
 from sales.models import Register
 from stores import naming
 from stores.migration_state import applied_migrations, expected_migrations
@@ -22,6 +23,8 @@ SCHEMA_BEHIND = "schema_behind"
 NO_OWNER = "no_owner"
 NO_REGISTER = "no_register"
 MONEY_PLACES_EXCEEDED = "money_places"
+NOT_DISTRIBUTED = "schema_not_distributed"
+SHARDING_OFF = "schema_sharding_off"
 
 # Kassa's own schemas that belong to no store on purpose (a pool of ready schemas, templates).
 SERVICE_SCHEMA_PREFIX = "kassa_"
@@ -349,6 +352,48 @@ def check_money_places(*, census: Census) -> list[Finding]:
     return findings
 
 
+def check_distribution(*, census: Census) -> list[Finding]:
+    """On Citus with schema-based sharding, every store's schema (and the template and spares
+    that become stores' schemas) is a distributed schema, placed whole on one worker node. One
+    made before sharding was on, or while it was off, stays on the coordinator: it works, but
+    the coordinator then holds a store's tables, its load and its disk."""
+    if not is_citus():
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('citus.enable_schema_based_sharding')")
+        sharding = cursor.fetchone()[0] == "on"
+        cursor.execute("SELECT schema_name::text FROM citus_schemas")
+        distributed = {row[0] for row in cursor.fetchall()}
+    findings = []
+    if not sharding:
+        findings.append(
+            Finding(
+                code=SHARDING_OFF,
+                store=None,
+                schema="",
+                message=(
+                    "citus.enable_schema_based_sharding is off: new stores' schemas stay on the "
+                    "coordinator; ALTER DATABASE … SET citus.enable_schema_based_sharding TO on"
+                ),
+                fixable=False,
+            )
+        )
+    stores = {store.schema_name: store.slug for store in census.checkable()}
+    service = {name for name in census.register_schemas if name.startswith(SERVICE_SCHEMA_PREFIX)}
+    findings.extend(
+        Finding(
+            code=NOT_DISTRIBUTED,
+            store=stores.get(name),
+            schema=name,
+            message="the schema is not distributed: it lives on the coordinator, not on a worker",
+            fixable=True,
+        )
+        for name in sorted((set(stores) | service) - distributed)
+        if name in census.register_schemas  # a schema with the store tables in it
+    )
+    return findings
+
+
 def diagnose(
     *, drop_orphans: bool = False, expected: frozenset[tuple[str, str]] | None = None
 ) -> list[Finding]:
@@ -362,4 +407,5 @@ def diagnose(
         *check_owners(census=census),
         *check_registers(census=census),
         *check_money_places(census=census),
+        *check_distribution(census=census),
     ]

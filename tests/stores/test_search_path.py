@@ -229,13 +229,22 @@ def test_under_transaction_pooling_a_statement_outside_a_transaction_gets_one_of
 
     with schema_context(staffed.store.schema_name):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('search_path'), name FROM sales_register")
+            # Where the statement's names resolve (asked of the server the application talks
+            # to: on Citus a query of a store's table itself runs on a worker node).
+            cursor.execute(
+                "SELECT current_setting('search_path'), (SELECT relnamespace::regnamespace::text "
+                "FROM pg_class WHERE oid = to_regclass('sales_register'))"
+            )
             seen = cursor.fetchall()
+            cursor.execute("SELECT name FROM sales_register")
+            names = cursor.fetchall()
         connection.ensure_connection()
         after = connection.connection.execute("SHOW search_path").fetchone()[0]
 
     assert connection.get_autocommit()
-    assert seen == [(f"{staffed.store.schema_name}, public", "Main register")]
+    schema_name = staffed.store.schema_name
+    assert seen == [(f"{schema_name}, public", schema_name)]  # the store's own table
+    assert names == [("Main register",)]
     assert after == '"$user", public'  # the path was the statement's transaction's alone
 
 

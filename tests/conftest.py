@@ -25,6 +25,20 @@ STORE_SCHEMAS = ("tenant_test_alpha", "tenant_test_beta", "tenant_test_gamma")
 TEMPLATE_SCRIPT: list[TemplateStatement] = []
 
 
+# Set by `python -m tests.on_citus`: the database is a Citus coordinator's.
+ON_CITUS = os.environ.get("KASSA_TESTS_ON_CITUS") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of a Citus cluster run only on one (`python -m tests.on_citus`)."""
+    if ON_CITUS:
+        return
+    needs_citus = [item for item in items if item.get_closest_marker("citus")]
+    if needs_citus:
+        config.hook.pytest_deselected(items=needs_citus)
+        items[:] = [item for item in items if not item.get_closest_marker("citus")]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():

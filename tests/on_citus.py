@@ -6,7 +6,8 @@ workers (the cluster as docs/scaling.md deploys it). Citus does not propagate CR
 so the test database (`test_<name>`) is made here on every node, with the extension, the
 workers added and `citus.enable_schema_based_sharding` on, and dropped on every node afterwards.
 The tests then run on it with `--reuse-db`, in one process (each xdist worker would need its
-own database on every node). Without a cluster there is nothing to run: it says so and fails.
+own database on every node), the tests marked `citus` among them. Without a cluster there is
+nothing to run: it says so and fails.
 """
 
 import os
@@ -65,6 +66,7 @@ def main(arguments: list[str]) -> int:
     try:
         run = subprocess.run(  # noqa: S603 - this interpreter's pytest, the caller's arguments
             [sys.executable, "-m", "pytest", "--reuse-db", "-p", "no:xdist", *arguments],
+            env={**os.environ, "KASSA_TESTS_ON_CITUS": "1"},
             check=False,
         )
     finally:

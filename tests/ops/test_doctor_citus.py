@@ -1,6 +1,5 @@
 """`doctor` on a Citus cluster with schema-based sharding (`python -m tests.on_citus`): a store
-schema left on the coordinator is found and distributed. On plain PostgreSQL there is no
-cluster to check against, and these tests say so."""
+schema left on the coordinator is found and distributed. Collected only on a cluster."""
 
 import pytest
 from django.db import connection
@@ -13,15 +12,14 @@ from stores.provisioning import schema_from_template
 from tests.factories import StoreFactory
 from tests.ops.test_doctor import codes, doctor_json
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.citus, pytest.mark.django_db(transaction=True)]
 
 UNDISTRIBUTED = "tenant_test_on_coordinator"
 
 
 @pytest.fixture
 def citus() -> None:
-    if not is_citus():
-        pytest.skip("not a Citus coordinator: run with python -m tests.on_citus")
+    assert is_citus(), "a Citus coordinator's database"
 
 
 def distributed_schemas() -> set[str]:

@@ -32,12 +32,18 @@ class StockChange:
 STOCK_LIMIT = column_max(Product._meta.get_field("stock"))
 
 
-def stock_check(*, products: Mapping[int, Product], net: Mapping[int, Decimal]) -> None:
+def stock_check(
+    *,
+    products: Mapping[int, Product],
+    net: Mapping[int, Decimal],
+    allow_negative: bool | None = None,
+) -> None:
     """Refuse changes the ledger cannot take; `products` are locked by the caller's
     transaction and `net` is each product's total change.
 
     StockOutOfRange when a stock would pass ±STOCK_LIMIT; InsufficientStock, listing every short
-    product, when a decrease would take a stock below zero, unless the store allows negatives.
+    product, when a decrease would take a stock below zero, unless negatives are allowed
+    (`allow_negative`; None: as the store's setting says).
     Increases are never refused for a stock that is below zero already (a store that allowed
     negative stock and no longer does must still be able to restock).
     """
@@ -51,7 +57,7 @@ def stock_check(*, products: Mapping[int, Product], net: Mapping[int, Decimal]) 
             f"Stock stays within ±{STOCK_LIMIT}; these changes would take it beyond.",
             extra={"products": beyond},
         )
-    if current_store().allow_negative_stock:
+    if current_store().allow_negative_stock if allow_negative is None else allow_negative:
         return
     shortages = [
         {"id": pk, "requested": str(-delta), "available": str(products[pk].stock)}
@@ -111,6 +117,7 @@ def stock_apply(
     sale_id: int | None = None,
     refund_id: int | None = None,
     locked_products: Mapping[int, Product] | None = None,
+    allow_negative: bool | None = None,
 ) -> list[StockMovement]:
     """Apply stock changes: one movement per change, counters updated with F() alongside.
 
@@ -140,7 +147,7 @@ def stock_apply(
             refusal = ValidationError({"product": [f"Unknown product(s): {unknown}."]})
         else:
             try:
-                stock_check(products=products, net=net)
+                stock_check(products=products, net=net, allow_negative=allow_negative)
             except (InsufficientStock, StockOutOfRange) as shortage:
                 refusal = shortage
         if refusal is None:

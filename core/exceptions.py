@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError, connections
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -70,7 +70,7 @@ class InvalidValue(DomainError):
 NUMERIC_VALUE_OUT_OF_RANGE = "22003"
 
 
-def _data_error(error: DataError) -> DomainError:
+def api_error_for(error: DataError) -> DomainError:
     """What the database refused to store, as a client error naming its limit.
 
     Services check the limits they know of (a stock, a customer's total); this catches the
@@ -81,6 +81,22 @@ def _data_error(error: DataError) -> DomainError:
     if getattr(cause, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE:
         return ValueOutOfRange(f"{ValueOutOfRange.default_detail} {detail}".strip())
     return InvalidValue(f"{InvalidValue.default_detail} {detail}".strip())
+
+
+def _without_dooming_a_callers_transaction(
+    exc: Exception, context: Mapping[str, Any]
+) -> Response | None:
+    """DRF's handler, which marks the request's transaction for rollback. A view that runs
+    outside the request transaction (`non_atomic_requests`: it commits its own work piece by
+    piece) has none to mark, and a transaction it runs inside of is its caller's (a test's):
+    that one is left as it was."""
+    view = context.get("view")
+    non_atomic = getattr(getattr(type(view), "dispatch", None), "_non_atomic_requests", set())
+    doomed_before = {alias: connections[alias].needs_rollback for alias in non_atomic}
+    response = drf_exception_handler(exc, context)
+    for alias, doomed in doomed_before.items():
+        connections[alias].needs_rollback = doomed
+    return response
 
 
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
@@ -97,13 +113,13 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         logger.error("store schema missing", extra={"schema": exc.schema_name})
         exc = StoreUnavailable()
     elif isinstance(exc, DataError):
-        exc = _data_error(exc)
+        exc = api_error_for(exc)
     elif isinstance(exc, OperationalError | InterfaceError):
         # Nothing was written (the request's transaction is rolled back); a retry is safe,
         # and with an Idempotency-Key a checkout retried after this is still made once.
         exc = ServiceUnavailable()
 
-    response = drf_exception_handler(exc, context)
+    response = _without_dooming_a_callers_transaction(exc, context)
     if response is None:
         return None
     if isinstance(exc, ServiceUnavailable):

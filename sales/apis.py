@@ -1,5 +1,7 @@
 """Thin DRF views of the sales API: registers, shifts, checkout, refunds, a customer's sales."""
 
+from django.db import transaction
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -12,21 +14,28 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
 from customers.models import Customer
 from sales import selectors, services
 from sales.filters import SaleFilter, ShiftFilter
 from sales.idempotency import idempotent
-from sales.models import Register, Sale, Shift
+from sales.lock_objects import client_id_claim
+from sales.models import Register, Sale, SaleConflict, Shift
 from sales.serializers import (
     CheckoutSerializer,
     RefundInputSerializer,
     RefundSerializer,
     RegisterSerializer,
+    SaleConflictSerializer,
     SaleSerializer,
     ShiftCloseSerializer,
     ShiftOpenSerializer,
     ShiftSerializer,
+    SyncRequestSerializer,
+    SyncResponseSerializer,
+    SyncSaleSerializer,
+    SyncSerializer,
 )
 from stores.permissions import EVERY_ROLE, OWNER_OR_MANAGER, store_membership, store_roles
 from stores.tenancy import StoreScopedViewMixin
@@ -185,6 +194,14 @@ class SaleViewSet(
             serializer = CheckoutSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
+            if data["client_id"] is not None:
+                first = client_id_claim(client_id=data["client_id"])
+                if first is not None:  # made already, online or synced: the first sale
+                    body = SaleSerializer(selectors.sale_list().get(pk=first[0])).data
+                    claim.complete(status=status.HTTP_201_CREATED, body=body)
+                    return Response(
+                        body, status=status.HTTP_201_CREATED, headers={REPLAYED: "true"}
+                    )
             sale = services.sale_checkout(
                 user=request.user,
                 role=store_membership(request).role,
@@ -204,6 +221,7 @@ class SaleViewSet(
                     for payment in data["payments"]
                 ],
                 note=data["note"],
+                client_id=data["client_id"],
             )
             body = SaleSerializer(sale).data
             claim.complete(status=status.HTTP_201_CREATED, body=body)
@@ -279,3 +297,83 @@ class CustomerSalesApi(StoreScopedViewMixin, generics.GenericAPIView):
         customer = self.get_object()
         page = self.paginate_queryset(selectors.sale_list(customer_id=customer.pk))
         return self.get_paginated_response(SaleSerializer(page, many=True).data)
+
+
+def _sync_item(raw: object) -> services.SyncSale | services.SyncResult:
+    """One sale of a batch: parsed, or rejected as sent (writing nothing)."""
+    serializer = SyncSaleSerializer(data=raw)
+    if not serializer.is_valid():
+        client_id = raw.get("client_id") if isinstance(raw, dict) else None
+        return services.SyncResult(
+            client_id if isinstance(client_id, str) else None,
+            services.REJECTED,
+            error={"detail": "Invalid sale.", "code": "invalid", "fields": serializer.errors},
+        )
+    data = serializer.validated_data
+    return services.SyncSale(
+        client_id=data["client_id"],
+        occurred_at=data["occurred_at"],
+        offline_number=data["offline_number"],
+        customer_id=data["customer"],
+        note=data["note"],
+        lines=[
+            services.LineInput(
+                product_id=line["product"],
+                quantity=line["quantity"],
+                discount=line["discount"],
+                unit_price=line.get("unit_price"),
+            )
+            for line in data["lines"]
+        ],
+        payments=[
+            services.PaymentInput(method=payment["method"], amount=payment["amount"])
+            for payment in data["payments"]
+        ],
+    )
+
+
+# Each sale commits on its own, so the request has no transaction of its own.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class SaleSyncApi(StoreScopedViewMixin, APIView):
+    """Sales a till made offline, synced exactly once."""
+
+    permission_classes = (store_roles(read=EVERY_ROLE, write=EVERY_ROLE),)
+
+    @extend_schema(
+        operation_id="sales_sync",
+        summary="Sync sales made offline",
+        description=(
+            "Up to 500 sales of one register, each with the till's `client_id` (a UUID). They "
+            "are applied in `occurred_at` order, each in its own transaction, through the same "
+            "checkout as `POST /api/sales/`. A `client_id` applied before in this store is "
+            "`duplicate` with the first sale, whatever is sent again: a batch cut off half-way "
+            "is simply sent again. Stock that is no longer there is still taken and reported as "
+            "`conflicts` (`applied_with_conflict`), unless the store's `offline_oversell` is "
+            "off (`rejected`). A sale made before the register's open shift opened lands in it "
+            "marked `late`. An invalid sale, or one dated in the future or before the store, "
+            "is `rejected` with the reason, and nothing of it is written."
+        ),
+        request=SyncRequestSerializer,
+        responses={200: SyncResponseSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SyncSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        results = services.sales_sync(
+            register_id=serializer.validated_data["register"],
+            sales=[_sync_item(raw) for raw in serializer.validated_data["sales"]],
+            user=request.user,
+            role=store_membership(request).role,
+        )
+        return Response({"results": [result.as_dict() for result in results]})
+
+
+@extend_schema_view(get=extend_schema(summary="List the conflicts of offline sales"))
+class SaleConflictListApi(StoreScopedViewMixin, generics.ListAPIView):
+    """Stock that offline sales took when it was no longer there, newest first."""
+
+    serializer_class = SaleConflictSerializer
+    permission_classes = (store_roles(read=OWNER_OR_MANAGER, write=OWNER_OR_MANAGER),)
+
+    def get_queryset(self):
+        return SaleConflict.objects.order_by("-id")

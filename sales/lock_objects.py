@@ -1,9 +1,12 @@
 """Row locks of sales.
 
-Every transaction takes its locks in one order: sale, register gate, shift, products (by pk),
-customer, then the sale counter, so a checkout, a refund and a shift closing never wait on each
-other in a circle.
+Every transaction takes its locks in one order: a sale's client id, sale, register gate, shift,
+products (by pk), customer, then the sale counter, so a checkout, a sync, a refund and a shift
+closing never wait on each other in a circle.
 """
+
+from datetime import datetime
+from uuid import UUID
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -44,6 +47,38 @@ def open_shift_shared(*, register_id: int) -> int | None:
         )
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+def open_shift_shared_at(*, register_id: int, occurred_at: datetime) -> tuple[int, bool] | None:
+    """For a sale made offline at `occurred_at`: the register's open shift, share-locked as
+    `open_shift_shared` locks it, and whether the sale is late for it (made before it opened:
+    in a shift closed since, or while none was open). None when no shift is open."""
+    _register_gate(register_id, exclusive=False)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, opened_at > %s FROM {Shift._meta.db_table} "  # noqa: S608
+            "WHERE register_id = %s AND status = %s FOR SHARE",
+            [occurred_at, register_id, Shift.Status.OPEN],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def client_id_claim(*, client_id: UUID) -> tuple[int, int] | None:
+    """Take the client id for this transaction: a concurrent sale with the same id waits until
+    this one commits or rolls back. The sale already applied with it, (id, number), or None.
+
+    Two statements: the lock, then the read, whose snapshot is taken after the lock is held, so
+    it sees a sale that a transaction holding the lock before committed."""
+    key = f"kassa.sale_client:{current_store().pk}:{client_id}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        cursor.execute(
+            f"SELECT id, number FROM {Sale._meta.db_table} WHERE client_id = %s",  # noqa: S608
+            [client_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 def shift_for_closing(*, shift: Shift) -> Shift:

@@ -60,6 +60,10 @@ class Shift(models.Model):
     difference = MoneyColumn(null=True, blank=True)
     sales_count = models.PositiveIntegerField(null=True, blank=True)
     totals_by_method = models.JSONField(null=True, blank=True)
+    # Offline sales that came in while this shift was open but were made before it (or in a
+    # shift that had closed): counted in this drawer, shown apart, never in a closed report.
+    late_sales_count = models.PositiveIntegerField(null=True, blank=True)
+    late_sales_total = MoneyColumn(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [
@@ -93,6 +97,10 @@ class Sale(models.Model):
     class Status(models.TextChoices):
         COMPLETED = "completed", "Completed"
 
+    class Source(models.TextChoices):
+        ONLINE = "online", "Online"
+        OFFLINE = "offline", "Offline"
+
     # Set by the checkout's last statement, in its transaction: never seen empty outside it.
     number = models.BigIntegerField(unique=True, null=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
@@ -112,7 +120,17 @@ class Sale(models.Model):
     # The store's setting when the sale was made: refunds prorate from the sale as it was.
     prices_include_tax = models.BooleanField()
     note = models.CharField(max_length=500, blank=True, default="")
+    # When the sale was made: the server's clock online, the till's (`occurred_at`) offline.
     created_at = models.DateTimeField(default=now, db_index=True)
+    # The till's own id of the sale: a sale is applied once per id, whatever is resent.
+    client_id = models.UUIDField(null=True, blank=True, unique=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.ONLINE)
+    # What the till printed on the receipt while offline.
+    offline_number = models.CharField(max_length=64, blank=True, default="")
+    # When an offline sale reached the server.
+    received_at = models.DateTimeField(null=True, blank=True)
+    # An offline sale that landed in a later shift than the one it was made in (or in none).
+    late = models.BooleanField(default=False)
 
     class Meta:
         constraints: ClassVar = [
@@ -170,6 +188,23 @@ class SalePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.amount}"
+
+
+class SaleConflict(models.Model):
+    """Stock an offline sale took that was no longer there when it reached the server: the
+    goods had left the shop, so the sale stands and the shortfall is recorded."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="conflicts")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    requested = _quantity()
+    available = _quantity()
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        ordering: ClassVar = ["id"]
+
+    def __str__(self) -> str:
+        return f"Sale {self.sale_id}: {self.requested} of {self.product_id}, {self.available} left"
 
 
 class Refund(models.Model):

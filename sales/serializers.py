@@ -12,6 +12,7 @@ from sales.models import (
     RefundLine,
     Register,
     Sale,
+    SaleConflict,
     Shift,
 )
 
@@ -72,6 +73,8 @@ class ShiftSerializer(ModelSerializer):
             "difference",
             "sales_count",
             "totals_by_method",
+            "late_sales_count",
+            "late_sales_total",
         )
         read_only_fields = fields
 
@@ -103,6 +106,13 @@ class CheckoutSerializer(LeanSerializer):
     """A sale to ring up on a register with an open shift, optionally for a customer."""
 
     register = IdField()
+    client_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The till's own id of the sale (a UUID): a sale is made once per client_id, "
+        "online or synced offline; sent again, the first sale is answered.",
+    )
     customer = IdField(required=False, allow_null=True, default=None)
     lines = CheckoutLineSerializer(many=True, allow_empty=False, max_length=500)
     payments = PaymentSerializer(many=True, max_length=20)
@@ -164,6 +174,99 @@ class SaleSerializer(LeanSerializer):
     refunded_total = MoneyField(read_only=True)
     prices_include_tax = serializers.BooleanField(read_only=True)
     note = serializers.CharField(read_only=True)
+    client_id = serializers.UUIDField(read_only=True, allow_null=True)
+    occurred_at = serializers.DateTimeField(
+        source="created_at",
+        read_only=True,
+        help_text="When the sale was made: the server's clock online, the till's offline.",
+    )
+    offline_number = serializers.CharField(read_only=True)
+    source = serializers.ChoiceField(choices=Sale.Source.choices, read_only=True)
+    late = serializers.BooleanField(
+        read_only=True,
+        help_text="An offline sale that reached a later shift than the one it was made in.",
+    )
+
+
+# --- Offline sales --------------------------------------------------------------------------
+
+
+class SyncSaleSerializer(LeanSerializer):
+    """A sale the till made offline, as it sends it."""
+
+    client_id = serializers.UUIDField(help_text="The till's id of the sale, made by the till.")
+    occurred_at = serializers.DateTimeField(help_text="When the till made the sale, its clock.")
+    offline_number = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="What the printed receipt shows.",
+    )
+    customer = IdField(required=False, allow_null=True, default=None)
+    lines = CheckoutLineSerializer(many=True, allow_empty=False, max_length=500)
+    payments = PaymentSerializer(many=True, max_length=20)
+    note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+
+class SyncSerializer(serializers.Serializer):
+    """A batch of offline sales of one register: each sale is checked on its own (by
+    SyncSaleSerializer), so that an invalid one is `rejected` and the others applied."""
+
+    register = IdField()
+    sales = serializers.ListField(child=serializers.JSONField(), max_length=500)
+
+
+class SyncRequestSerializer(LeanSerializer):
+    """A batch of offline sales of one register, applied in `occurred_at` order."""
+
+    register = IdField()
+    sales = SyncSaleSerializer(
+        many=True,
+        max_length=500,
+        help_text="Up to 500 sales, each checked on its own: an invalid one is `rejected`, "
+        "the others applied.",
+    )
+
+
+class SyncConflictSerializer(LeanSerializer):
+    """Stock that was no longer there: what the sale took, and what was left."""
+
+    product = serializers.IntegerField()
+    requested = PlainDecimalField(**QUANTITY)
+    available = PlainDecimalField(**QUANTITY)
+
+
+class SyncResultSerializer(LeanSerializer):
+    """What became of one sale of the batch."""
+
+    client_id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(
+        choices=["applied", "duplicate", "applied_with_conflict", "rejected"]
+    )
+    sale = serializers.IntegerField(
+        allow_null=True, help_text="The sale (the first, if a duplicate)."
+    )
+    number = serializers.IntegerField(allow_null=True)
+    conflicts = SyncConflictSerializer(many=True)
+    error = serializers.DictField(
+        allow_null=True, help_text="Why it was rejected: `detail`, `code`, and `fields` or more."
+    )
+
+
+class SyncResponseSerializer(LeanSerializer):
+    """One result per sale, in the order sent."""
+
+    results = SyncResultSerializer(many=True)
+
+
+class SaleConflictSerializer(ModelSerializer):
+    """An offline sale's conflict: stock it took that was no longer there."""
+
+    class Meta:
+        model = SaleConflict
+        fields = ("id", "sale", "product", "requested", "available", "created_at")
+        read_only_fields = fields
 
 
 # --- Refunds --------------------------------------------------------------------------------

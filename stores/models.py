@@ -89,6 +89,14 @@ class Store(TenantMixin):
     allow_negative_stock = models.BooleanField(
         default=False, help_text="Let sales and adjustments take stock below zero."
     )
+    offline_oversell = models.BooleanField(
+        default=True,
+        help_text=(
+            "Accept an offline sale whose stock ran out before it was synced (the goods have "
+            "left the shop): stock goes below zero and the conflict is recorded. Off: such a "
+            "sale is rejected and nothing of it written."
+        ),
+    )
     cashier_max_discount_percent = models.DecimalField(
         max_digits=5,
         decimal_places=2,

@@ -1,10 +1,11 @@
 """Every write to a store's sales data; each function runs in the active store's schema.
 
-`registers` and `shifts` keep the tills and their sessions, `checkout` rings sales up, `refunds`
-gives money and goods back, and `numbering` hands out the store's gap-free sale numbers.
+`registers` and `shifts` keep the tills and their sessions, `checkout` rings sales up, `sync`
+applies the sales a till made offline, `refunds` gives money and goods back, and `numbering`
+hands out the store's gap-free sale numbers.
 """
 
-from sales.services.checkout import LineInput, PaymentInput, sale_checkout
+from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
 from sales.services.numbering import SALE_COUNTER, sale_number_assign, sale_numbers_assign
 from sales.services.refunds import RefundLineInput, sale_refund
 from sales.services.registers import (
@@ -14,13 +15,18 @@ from sales.services.registers import (
     register_update,
 )
 from sales.services.shifts import shift_close, shift_figures, shift_open
+from sales.services.sync import REJECTED, SyncResult, SyncSale, sales_sync
 
 __all__ = [
     "MAIN_REGISTER_NAME",
+    "REJECTED",
     "SALE_COUNTER",
     "LineInput",
+    "OfflineSale",
     "PaymentInput",
     "RefundLineInput",
+    "SyncResult",
+    "SyncSale",
     "register_create",
     "register_delete",
     "register_update",
@@ -28,6 +34,7 @@ __all__ = [
     "sale_number_assign",
     "sale_numbers_assign",
     "sale_refund",
+    "sales_sync",
     "shift_close",
     "shift_figures",
     "shift_open",

@@ -3,14 +3,18 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce, Greatest
 from django.utils.timezone import now
 from rest_framework import serializers
 
+from catalog.exceptions import InsufficientStock
 from catalog.lock_objects import products_for_update
 from catalog.models import StockMovement
 from catalog.services import StockChange, stock_apply, stock_check
@@ -19,8 +23,8 @@ from core.exceptions import ValueOutOfRange
 from core.money import MONEY_MAX, ZERO, column_max, format_money, quantize_money
 from customers.models import Customer
 from sales.exceptions import DiscountNotAllowed, PriceOverrideNotAllowed, ShiftNotOpen
-from sales.lock_objects import open_shift_shared
-from sales.models import PaymentMethod, Register, Sale, SaleLine, SalePayment
+from sales.lock_objects import open_shift_shared, open_shift_shared_at
+from sales.models import PaymentMethod, Register, Sale, SaleConflict, SaleLine, SalePayment
 from sales.services.numbering import sale_number_assign
 from stores.clock import local_day
 from stores.models import Membership, Store, User
@@ -42,6 +46,14 @@ class LineInput:
 class PaymentInput:
     method: str
     amount: Decimal
+
+
+@dataclass(frozen=True)
+class OfflineSale:
+    """A sale the till made without a connection: when, and the number its receipt shows."""
+
+    occurred_at: datetime
+    offline_number: str = ""
 
 
 def line_errors(errors: dict[int, dict]) -> serializers.ValidationError:
@@ -129,6 +141,45 @@ def _check_payments(payments: Sequence[PaymentInput], total: Decimal, currency: 
     return paid - total
 
 
+def _shift_for(*, register_id: int, offline: OfflineSale | None) -> tuple[int, bool]:
+    """The shift a sale lands in, share-locked, and whether it is late for it."""
+    if offline is None:
+        shift = open_shift_shared(register_id=register_id)
+        found = None if shift is None else (shift, False)
+    else:
+        found = open_shift_shared_at(register_id=register_id, occurred_at=offline.occurred_at)
+    if found is None:
+        if not Register.objects.filter(pk=register_id).exists():
+            raise ValidationError({"register": ["No register has this id."]})
+        raise ShiftNotOpen
+    return found
+
+
+def _offline_conflicts(
+    *, products: dict, net: dict[int, Decimal], allow_negative: bool
+) -> list[SaleConflict]:
+    """What an offline sale takes that is not there; InsufficientStock if it may not."""
+    conflicts = [
+        SaleConflict(product_id=pk, requested=-delta, available=max(products[pk].stock, ZERO))
+        for pk, delta in sorted(net.items())
+        if products[pk].stock + delta < 0
+    ]
+    if conflicts and not allow_negative:
+        raise InsufficientStock(
+            extra={
+                "products": [
+                    {
+                        "id": conflict.product_id,
+                        "requested": str(conflict.requested),
+                        "available": str(conflict.available),
+                    }
+                    for conflict in conflicts
+                ]
+            }
+        )
+    return conflicts
+
+
 def sale_checkout(
     *,
     user: User,
@@ -138,8 +189,17 @@ def sale_checkout(
     payments: Sequence[PaymentInput],
     customer_id: int | None = None,
     note: str = "",
+    client_id: UUID | None = None,
+    offline: OfflineSale | None = None,
 ) -> Sale:
     """Ring up a sale in one transaction: all of it, or nothing (no number, no stock) at all.
+
+    `client_id` is the till's id of the sale (the caller has claimed it: `client_id_claim`).
+    An `offline` sale is dated when the till made it and lands in the register's open shift,
+    marked late when made before that shift opened; stock that is no longer there is still
+    taken (the goods have left the shop) and recorded as the sale's conflicts, unless the store
+    turned `offline_oversell` off: then InsufficientStock, as online. The conflicts are in
+    `sale.recorded_conflicts`.
 
     The statements issued do not grow with the number of lines: the shift, the products and the
     counter are each locked by one statement, and lines, payments and stock movements are
@@ -151,11 +211,7 @@ def sale_checkout(
         raise ValidationError({"lines": ["A sale needs at least one line."]})
     store = current_store()
     with transaction.atomic(savepoint=False):
-        shift_id = open_shift_shared(register_id=register_id)
-        if shift_id is None:
-            if not Register.objects.filter(pk=register_id).exists():
-                raise ValidationError({"register": ["No register has this id."]})
-            raise ShiftNotOpen
+        shift_id, late = _shift_for(register_id=register_id, offline=offline)
         products = {
             product.pk: product
             for product in products_for_update(product_ids={line.product_id for line in lines})
@@ -164,7 +220,14 @@ def sale_checkout(
         net: dict[int, Decimal] = defaultdict(Decimal)
         for line in priced:
             net[line.product.pk] -= line.quantity
-        stock_check(products=products, net=net)
+        allow_negative = None  # online: as the store says
+        conflicts = []
+        if offline is not None:
+            allow_negative = store.offline_oversell or store.allow_negative_stock
+            conflicts = _offline_conflicts(
+                products=products, net=net, allow_negative=allow_negative
+            )
+        stock_check(products=products, net=net, allow_negative=allow_negative)
 
         subtotal = sum(
             (quantize_money(line.quantity * line.unit_price, store.currency) for line in priced),
@@ -178,7 +241,7 @@ def sale_checkout(
         change_due = _check_payments(payments, total, store.currency)
         if max(subtotal, total + change_due) > MONEY_MAX:
             raise ValidationError({"lines": [f"A sale's amounts stay below {MONEY_MAX}."]})
-        created_at = now()
+        created_at = now() if offline is None else offline.occurred_at
 
         if customer_id is not None:
             # Within the column's limit, in the same statement: a full customer is refused.
@@ -187,7 +250,8 @@ def sale_checkout(
             ).update(
                 total_spent=F("total_spent") + total,
                 visits=F("visits") + 1,
-                last_purchase_at=created_at,
+                # an offline sale synced late does not move the last purchase back in time
+                last_purchase_at=Greatest(Coalesce(F("last_purchase_at"), created_at), created_at),
             )
             if not updated:
                 if Customer.objects.filter(pk=customer_id).exists():
@@ -211,6 +275,11 @@ def sale_checkout(
             prices_include_tax=store.prices_include_tax,
             note=note,
             created_at=created_at,
+            client_id=client_id,
+            source=Sale.Source.ONLINE if offline is None else Sale.Source.OFFLINE,
+            offline_number="" if offline is None else offline.offline_number,
+            received_at=None if offline is None else now(),
+            late=late,
         )
         for line in priced:
             line.sale = sale
@@ -227,9 +296,15 @@ def sale_checkout(
             user=user,
             sale_id=sale.pk,
             locked_products=products,
+            allow_negative=allow_negative,
         )
+        if conflicts:
+            for conflict in conflicts:
+                conflict.sale = sale
+            SaleConflict.objects.bulk_create(conflicts)
         sale_number_assign(sale=sale)
         days_changed(days=[local_day(created_at)])
     # The caller serializes the sale as written, without reading it back.
     sale._prefetched_objects_cache = {"lines": sale_lines, "payments": sale_payments}
+    sale.recorded_conflicts = conflicts
     return sale

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils.timezone import now
 
 from core.money import ZERO, format_money
@@ -35,7 +35,10 @@ def shift_figures(shift: Shift) -> dict:
     """The Z report's figures of a shift, from its sales, payments and refunds."""
     currency = current_store().currency
     sales = Sale.objects.filter(shift=shift).aggregate(
-        count=Count("id"), change=Sum("change_due", default=ZERO)
+        count=Count("id"),
+        change=Sum("change_due", default=ZERO),
+        late_count=Count("id", filter=Q(late=True)),
+        late_total=Sum("total", filter=Q(late=True), default=ZERO),
     )
     taken = dict(
         SalePayment.objects.filter(sale__shift=shift)
@@ -54,6 +57,9 @@ def shift_figures(shift: Shift) -> dict:
         "cash_sales": cash_sales,
         "cash_refunds": cash_refunds,
         "expected_cash": shift.opening_cash + cash_sales - cash_refunds,
+        # offline sales made before this shift opened, counted in its drawer, shown apart
+        "late_sales_count": sales["late_count"],
+        "late_sales_total": sales["late_total"],
         "totals_by_method": [
             {"method": method, "amount": format_money(amount, currency)}
             for method, amount in by_method.items()

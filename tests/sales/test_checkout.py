@@ -208,6 +208,11 @@ def test_a_full_checkout_answers_the_contract_shape(shop, client_for):
         "refunded_total": "0.00",
         "prices_include_tax": True,
         "note": "Thank you",
+        "client_id": None,
+        "occurred_at": as_api_time(created_at),
+        "offline_number": "",
+        "source": "online",
+        "late": False,
     }
     assert datetime.fromisoformat(response.json()["created_at"]).tzinfo is not None
     # and the sale reads back exactly as it was answered

@@ -172,6 +172,11 @@ def test_sales_are_listed_newest_first_with_every_field(shop, client_for):
         "refunded_total": "0.00",
         "prices_include_tax": True,
         "note": "Gift wrap",
+        "client_id": None,
+        "occurred_at": created_at(shop, 1),
+        "offline_number": "",
+        "source": "online",
+        "late": False,
     }
     expected_second = {
         "id": 2,
@@ -207,6 +212,11 @@ def test_sales_are_listed_newest_first_with_every_field(shop, client_for):
         "refunded_total": "0.00",
         "prices_include_tax": True,
         "note": "",
+        "client_id": None,
+        "occurred_at": created_at(shop, 2),
+        "offline_number": "",
+        "source": "online",
+        "late": False,
     }
     assert listed.status_code == 200
     assert listed.json() == {

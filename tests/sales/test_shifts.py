@@ -91,6 +91,8 @@ def test_every_role_opens_a_shift(store_a, client_for, role):
         "difference": None,
         "sales_count": None,
         "totals_by_method": None,
+        "late_sales_count": None,
+        "late_sales_total": None,
     }
     detail = client_for(user, store_a.store).get(f"{SHIFTS}1/")
     assert detail.json() == response.json()
@@ -237,6 +239,8 @@ def test_closing_gives_the_z_report_to_the_cent(busy_shift, client_for):
             {"method": "card", "amount": "9.99"},
             {"method": "other", "amount": "0.00"},
         ],
+        "late_sales_count": 0,
+        "late_sales_total": "0.00",
     }
     assert manager.get(f"{SHIFTS}1/").json() == response.json()
 
@@ -278,6 +282,8 @@ def test_the_z_report_of_a_shift_without_sales(store_a, client_for):
             {"method": "card", "amount": "0.00"},
             {"method": "other", "amount": "0.00"},
         ],
+        "late_sales_count": 0,
+        "late_sales_total": "0.00",
     }
 
 

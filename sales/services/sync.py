@@ -1,0 +1,183 @@
+"""Offline sales synced exactly once: a till's batch applied sale by sale, in the order the till
+made them, each in its own transaction and through the same checkout as an online sale.
+
+A sale is known by the till's `client_id`. Before a sale is applied its id is claimed
+(`client_id_claim`: an advisory lock, then a read): one applied before, by this batch, an
+earlier try of it or another connection sending it at the same moment, makes it `duplicate`
+with that first sale, and nothing is written. So a batch cut off half-way (the connection
+dropped, the worker killed) is simply sent again: what was committed is answered `duplicate`,
+the rest is applied.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, transaction
+from django.utils.timezone import now
+from rest_framework import exceptions
+
+from core.exceptions import DomainError, api_error_for
+from sales.lock_objects import client_id_claim
+from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
+from stores.models import User
+from stores.tenancy import current_store
+
+# A till's clock may run a little ahead of the server's; a sale further ahead is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+APPLIED_WITH_CONFLICT = "applied_with_conflict"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class SyncSale:
+    """One sale of a batch, as the till sent it (validated in shape by the caller)."""
+
+    client_id: UUID
+    occurred_at: datetime
+    lines: Sequence[LineInput]
+    payments: Sequence[PaymentInput]
+    offline_number: str = ""
+    customer_id: int | None = None
+    note: str = ""
+
+
+@dataclass
+class SyncResult:
+    client_id: UUID | str | None
+    status: str
+    sale: int | None = None
+    number: int | None = None
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": None if self.client_id is None else str(self.client_id),
+            "status": self.status,
+            "sale": self.sale,
+            "number": self.number,
+            "conflicts": self.conflicts,
+            "error": self.error,
+        }
+
+
+def rejection(error: Exception) -> dict[str, Any]:
+    """An error as the API would answer it, for a rejected sale's `error`."""
+    if isinstance(error, DataError):
+        error = api_error_for(error)
+    if isinstance(error, DjangoValidationError):
+        fields = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
+        return {"detail": "Invalid sale.", "code": "invalid", "fields": fields}
+    if isinstance(error, exceptions.ValidationError):
+        return {"detail": "Invalid sale.", "code": "invalid", "fields": error.detail}
+    if isinstance(error, exceptions.APIException):
+        body: dict[str, Any] = {
+            "detail": str(error.detail),
+            "code": getattr(error.detail, "code", None) or error.default_code,
+        }
+        if isinstance(error, DomainError):
+            body.update(error.extra)
+        return body
+    raise error
+
+
+def occurred_at_error(occurred_at: datetime) -> dict[str, Any] | None:
+    """Why a till's time cannot be a sale's: in the future, or before the store existed."""
+    if occurred_at > now() + CLOCK_SKEW:
+        return {
+            "detail": "occurred_at is in the future; check the till's clock.",
+            "code": "invalid",
+            "fields": {"occurred_at": ["This time is in the future."]},
+        }
+    if occurred_at < current_store().created_at:
+        return {
+            "detail": "occurred_at is before the store existed; check the till's clock.",
+            "code": "invalid",
+            "fields": {"occurred_at": ["This time is before the store was created."]},
+        }
+    return None
+
+
+def _apply(*, sale: SyncSale, register_id: int, user: User, role: str) -> SyncResult:
+    """One sale, in one transaction: duplicate, applied (with conflicts), or rejected."""
+    try:
+        with transaction.atomic():
+            first = client_id_claim(client_id=sale.client_id)
+            if first is not None:
+                return SyncResult(sale.client_id, DUPLICATE, sale=first[0], number=first[1])
+            made = sale_checkout(
+                user=user,
+                role=role,
+                register_id=register_id,
+                lines=sale.lines,
+                payments=sale.payments,
+                customer_id=sale.customer_id,
+                note=sale.note,
+                client_id=sale.client_id,
+                offline=OfflineSale(
+                    occurred_at=sale.occurred_at, offline_number=sale.offline_number
+                ),
+            )
+    except (DjangoValidationError, exceptions.APIException, DataError) as error:
+        return SyncResult(sale.client_id, REJECTED, error=rejection(error))
+    conflicts = [
+        {
+            "product": conflict.product_id,
+            "requested": str(conflict.requested),
+            "available": str(conflict.available),
+        }
+        for conflict in made.recorded_conflicts
+    ]
+    return SyncResult(
+        sale.client_id,
+        APPLIED_WITH_CONFLICT if conflicts else APPLIED,
+        sale=made.pk,
+        number=made.number,
+        conflicts=conflicts,
+    )
+
+
+def sales_sync(
+    *,
+    register_id: int,
+    sales: Sequence[SyncSale | SyncResult],
+    user: User,
+    role: str,
+) -> list[SyncResult]:
+    """Apply a till's batch in `occurred_at` order (the till's order for equal times); results
+    in the order given. Items already decided by the caller (a `SyncResult`: rejected as sent)
+    are passed through. Each sale commits on its own (inside a caller's transaction, each is a
+    savepoint of it: the API calls it outside any)."""
+    results: list[SyncResult | None] = [None] * len(sales)
+    pending = []
+    for index, item in enumerate(sales):
+        if isinstance(item, SyncResult):
+            results[index] = item
+            continue
+        error = occurred_at_error(item.occurred_at)
+        if error is not None:
+            results[index] = SyncResult(item.client_id, REJECTED, error=error)
+            continue
+        pending.append((item.occurred_at, index, item))
+    seen: dict[UUID, int] = {}
+    for _, index, item in sorted(pending, key=lambda entry: (entry[0], entry[1])):
+        if item.client_id in seen:  # the same sale twice in one batch: the first one counts
+            first = results[seen[item.client_id]]
+            results[index] = SyncResult(
+                item.client_id,
+                DUPLICATE if first.sale is not None else first.status,
+                sale=first.sale,
+                number=first.number,
+                error=None if first.sale is not None else first.error,
+            )
+            continue
+        seen[item.client_id] = index
+        results[index] = _apply(sale=item, register_id=register_id, user=user, role=role)
+    return results  # type: ignore[return-value]

@@ -1,0 +1,419 @@
+"""Offline sales (POST /api/sales/sync/): applied once per client_id, in the till's order, with
+conflicts for stock that was gone, late sales in the open shift, and nothing of a rejected one."""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from django.utils.timezone import now
+from django_tenants.utils import schema_context
+from rest_framework.fields import DateTimeField
+
+from catalog.models import Product
+from sales.models import Sale, SaleConflict, Shift
+from stores.models import Store
+from tests.conftest import StoreWithStaff, access_token, make_store
+from tests.sales.test_checkout import (
+    SALES,
+    SHIFTS,
+    ClientFor,
+    checkout,
+    make_products,
+    open_shift,
+    snapshot,
+    stock_of,
+)
+from tests.sales.test_concurrency import api, run_together
+
+SYNC = "/api/sales/sync/"
+CONFLICTS = "/api/sales/conflicts/"
+
+
+def at(value) -> str:
+    return DateTimeField().to_representation(value)
+
+
+def offline_sale(
+    *,
+    minutes_ago: float = 10,
+    product: int = 1,
+    quantity: str = "1",
+    client_id: str | None = None,
+    number: str = "T1-0001",
+    unit_price: str | None = None,
+    cash: str = "100.00",
+) -> dict:
+    line = {"product": product, "quantity": quantity}
+    if unit_price is not None:
+        line["unit_price"] = unit_price
+    return {
+        "client_id": client_id or str(uuid.uuid4()),
+        "occurred_at": at(now() - timedelta(minutes=minutes_ago)),
+        "offline_number": number,
+        "customer": None,
+        "lines": [line],
+        "payments": [{"method": "cash", "amount": cash}],
+        "note": "",
+    }
+
+
+def sync(client, sales: list[dict], register: int = 1):
+    return client.post(SYNC, {"register": register, "sales": sales}, format="json")
+
+
+@pytest.fixture
+def till(store_a: StoreWithStaff, client_for: ClientFor) -> StoreWithStaff:
+    """store_a with an open shift on register 1 (opened an hour ago) and two products."""
+    make_products(
+        store_a,
+        {"name": "Bread", "price": Decimal("2.50"), "tax_rate": "10.00", "stock": "10"},
+        {"name": "Butter", "price": Decimal("4.00"), "tax_rate": "10.00", "stock": "1"},
+    )
+    Store.objects.filter(pk=store_a.store.pk).update(created_at=now() - timedelta(days=30))
+    store_a.store.refresh_from_db()
+    open_shift(client_for(store_a.owner, store_a.store))
+    with schema_context(store_a.store.schema_name):
+        Shift.objects.filter(pk=1).update(opened_at=now() - timedelta(hours=1))
+    return store_a
+
+
+def sales_of(staffed: StoreWithStaff) -> list[dict]:
+    with schema_context(staffed.store.schema_name):
+        return list(
+            Sale.objects.order_by("number").values(
+                "id", "number", "client_id", "source", "offline_number", "late", "shift_id"
+            )
+        )
+
+
+# --- Applied once -------------------------------------------------------------------------------
+
+
+def test_a_batch_is_applied_in_the_tills_order_and_answered_in_the_order_sent(till, client_for):
+    client = client_for(till.cashier, till.store)
+    later = offline_sale(minutes_ago=5, number="T1-0002")
+    earlier = offline_sale(minutes_ago=20, number="T1-0001")
+
+    response = sync(client, [later, earlier])
+
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [result["client_id"] for result in results] == [later["client_id"], earlier["client_id"]]
+    assert [result["status"] for result in results] == ["applied", "applied"]
+    assert [result["number"] for result in results] == [2, 1]  # numbered as they were made
+    assert results[0]["conflicts"] == []
+    assert results[0]["error"] is None
+    sale = client.get(f"{SALES}{results[1]['sale']}/").json()
+    assert sale["client_id"] == earlier["client_id"]
+    assert sale["occurred_at"] == earlier["occurred_at"]
+    assert sale["offline_number"] == "T1-0001"
+    assert sale["source"] == "offline"
+    assert sale["late"] is False
+    assert sale["shift"] == 1
+    assert stock_of(till) == {1: Decimal("8.000"), 2: Decimal("1.000")}
+
+
+def test_a_batch_sent_again_is_all_duplicates_and_writes_nothing(till, client_for):
+    client = client_for(till.cashier, till.store)
+    batch = [offline_sale(minutes_ago=minutes) for minutes in (30, 20, 10)]
+    first = sync(client, batch).json()["results"]
+    before = snapshot(till)
+
+    again = sync(client, list(reversed(batch))).json()["results"]
+
+    assert [result["status"] for result in again] == ["duplicate"] * 3
+    assert [(r["sale"], r["number"]) for r in reversed(again)] == [
+        (r["sale"], r["number"]) for r in first
+    ]
+    assert snapshot(till) == before
+
+
+def test_a_duplicate_is_the_first_sale_whatever_is_resent(till, client_for):
+    client = client_for(till.cashier, till.store)
+    sale = offline_sale(quantity="1")
+    first = sync(client, [sale]).json()["results"][0]
+
+    changed = {**sale, "lines": [{"product": 1, "quantity": "7"}]}
+    again = sync(client, [changed]).json()["results"][0]
+
+    assert again["status"] == "duplicate"
+    assert (again["sale"], again["number"]) == (first["sale"], first["number"])
+    assert stock_of(till)[1] == Decimal("9.000")
+
+
+def test_the_same_client_id_twice_in_one_batch_is_one_sale(till, client_for):
+    client = client_for(till.cashier, till.store)
+    sale = offline_sale()
+
+    results = sync(client, [sale, dict(sale)]).json()["results"]
+
+    assert [result["status"] for result in results] == ["applied", "duplicate"]
+    assert results[0]["sale"] == results[1]["sale"]
+    assert len(sales_of(till)) == 1
+
+
+def test_online_and_offline_share_one_client_id_rule(till, client_for):
+    client = client_for(till.cashier, till.store)
+    client_id = str(uuid.uuid4())
+    online = checkout(
+        client,
+        {
+            "register": 1,
+            "client_id": client_id,
+            "lines": [{"product": 1, "quantity": "1"}],
+            "payments": [{"method": "cash", "amount": "5.00"}],
+        },
+    )
+    assert online.status_code == 201, online.content
+    assert online.json()["client_id"] == client_id
+    assert online.json()["source"] == "online"
+
+    synced = sync(client, [offline_sale(client_id=client_id)]).json()["results"][0]
+    again = checkout(
+        client,
+        {
+            "register": 1,
+            "client_id": client_id,
+            "lines": [{"product": 1, "quantity": "3"}],
+            "payments": [{"method": "cash", "amount": "50.00"}],
+        },
+    )
+
+    assert (synced["status"], synced["sale"]) == ("duplicate", online.json()["id"])
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == online.json()
+    assert len(sales_of(till)) == 1
+
+
+def test_a_sale_synced_first_is_answered_to_a_later_online_post(till, client_for):
+    client = client_for(till.cashier, till.store)
+    sale = offline_sale()
+    synced = sync(client, [sale]).json()["results"][0]
+
+    online = checkout(
+        client,
+        {
+            "register": 1,
+            "client_id": sale["client_id"],
+            "lines": sale["lines"],
+            "payments": sale["payments"],
+        },
+    )
+
+    assert online.status_code == 201
+    assert online.json()["id"] == synced["sale"]
+    assert online.json()["source"] == "offline"
+
+
+# --- Goods have left the shop -------------------------------------------------------------------
+
+
+def test_stock_that_ran_out_is_still_taken_and_the_conflict_recorded(till, client_for):
+    client = client_for(till.cashier, till.store)
+
+    result = sync(client, [offline_sale(product=2, quantity="3")]).json()["results"][0]
+
+    assert result["status"] == "applied_with_conflict"
+    assert result["conflicts"] == [{"product": 2, "requested": "3.000", "available": "1.000"}]
+    assert stock_of(till)[2] == Decimal("-2.000")
+    with schema_context(till.store.schema_name):
+        assert Product.objects.get(pk=2).movements.aggregate(s=Sum("delta"))["s"] == Decimal("-2")
+        assert SaleConflict.objects.count() == 1
+    listed = client_for(till.manager, till.store).get(CONFLICTS).json()["results"]
+    assert [(c["sale"], c["product"], c["requested"], c["available"]) for c in listed] == [
+        (result["sale"], 2, "3.000", "1.000")
+    ]
+    assert client.get(CONFLICTS).status_code == 403  # a cashier does not list them
+
+
+def test_a_store_that_forbids_overselling_offline_rejects_the_sale_and_writes_nothing(
+    till, client_for
+):
+    Store.objects.filter(pk=till.store.pk).update(offline_oversell=False)
+    client = client_for(till.cashier, till.store)
+    before = snapshot(till)
+
+    results = sync(client, [offline_sale(product=2, quantity="3"), offline_sale(product=1)]).json()[
+        "results"
+    ]
+
+    assert results[0]["status"] == "rejected"
+    assert results[0]["sale"] is None
+    assert results[0]["error"] == {
+        "detail": "Not enough stock.",
+        "code": "insufficient_stock",
+        "products": [{"id": 2, "requested": "3.000", "available": "1.000"}],
+    }
+    assert results[1]["status"] == "applied"  # the others go on
+    after = snapshot(till)
+    assert after["stock"][2] == before["stock"][2]
+    assert len(after["sales"]) == 1
+
+
+def test_a_cashier_is_held_to_the_products_price_offline_too(till, client_for):
+    client = client_for(till.cashier, till.store)
+    before = snapshot(till)
+
+    result = sync(client, [offline_sale(unit_price="0.01")]).json()["results"][0]
+
+    assert result["status"] == "rejected"
+    assert result["error"]["code"] == "permission_denied"
+    assert snapshot(till) == before
+
+
+# --- Shifts and time ----------------------------------------------------------------------------
+
+
+def test_a_sale_made_before_the_open_shift_lands_in_it_marked_late_and_shown_in_its_z_report(
+    till, client_for
+):
+    owner = client_for(till.owner, till.store)
+    assert (
+        owner.post(f"{SHIFTS}1/close/", {"counted_cash": "100.00"}, format="json").status_code
+        == 200
+    )
+    second = open_shift(owner)
+    with schema_context(till.store.schema_name):
+        Shift.objects.filter(pk=second["id"]).update(opened_at=now() - timedelta(minutes=5))
+    made_in_first = offline_sale(minutes_ago=30, cash="2.50")  # the first shift was open then
+    made_in_second = offline_sale(minutes_ago=1, cash="2.50")
+
+    results = sync(owner, [made_in_first, made_in_second]).json()["results"]
+
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    sales = {str(s["client_id"]): s for s in sales_of(till)}
+    assert sales[made_in_first["client_id"]]["shift_id"] == second["id"]
+    assert sales[made_in_first["client_id"]]["late"] is True
+    assert sales[made_in_second["client_id"]]["late"] is False
+    closed_first = owner.get(f"{SHIFTS}1/").json()
+    assert closed_first["sales_count"] == 0  # the closed report is never changed
+    closed = owner.post(
+        f"{SHIFTS}{second['id']}/close/", {"counted_cash": "105.00"}, format="json"
+    ).json()
+    assert (closed["sales_count"], closed["late_sales_count"], closed["late_sales_total"]) == (
+        2,
+        1,
+        "2.50",
+    )
+    assert closed["expected_cash"] == "105.00"
+
+
+def test_without_an_open_shift_the_sale_is_rejected(till, client_for):
+    owner = client_for(till.owner, till.store)
+    owner.post(f"{SHIFTS}1/close/", {"counted_cash": "100.00"}, format="json")
+
+    result = sync(owner, [offline_sale()]).json()["results"][0]
+
+    assert result["status"] == "rejected"
+    assert result["error"] == {
+        "detail": "This register has no open shift.",
+        "code": "shift_not_open",
+    }
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [now() + timedelta(hours=1), now() - timedelta(days=365), "0001-01-01T00:00:00Z"],
+    ids=["future", "before-the-store", "year-1"],
+)
+def test_a_sale_dated_in_the_future_or_before_the_store_is_rejected(till, client_for, occurred_at):
+    client = client_for(till.cashier, till.store)
+    before = snapshot(till)
+    sale = {
+        **offline_sale(),
+        "occurred_at": occurred_at if isinstance(occurred_at, str) else at(occurred_at),
+    }
+
+    result = sync(client, [sale]).json()["results"][0]
+
+    assert result["status"] == "rejected"
+    assert result["error"]["code"] == "invalid"
+    assert "occurred_at" in result["error"]["fields"]
+    assert snapshot(till) == before
+
+
+# --- Bad input ----------------------------------------------------------------------------------
+
+
+def test_an_invalid_sale_is_rejected_with_its_reasons_and_the_others_applied(till, client_for):
+    client = client_for(till.cashier, till.store)
+    broken = {**offline_sale(), "lines": [{"product": 1, "quantity": "-1"}]}
+    not_an_object = ["a list"]
+    no_id = {key: value for key, value in offline_sale().items() if key != "client_id"}
+
+    results = sync(client, [broken, not_an_object, no_id, offline_sale()]).json()
+
+    statuses = [result["status"] for result in results["results"]]
+    assert statuses == ["rejected", "rejected", "rejected", "applied"]
+    assert results["results"][0]["client_id"] == broken["client_id"]
+    assert "lines" in results["results"][0]["error"]["fields"]
+    assert results["results"][2]["error"]["fields"]["client_id"]
+    assert len(sales_of(till)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"sales": []}, "register"),
+        ({"register": 1, "sales": "many"}, "sales"),
+        ({"register": 1, "sales": [{}] * 501}, "sales"),
+        ({"register": 10**30, "sales": []}, "register"),
+    ],
+)
+def test_a_malformed_batch_is_a_400_and_writes_nothing(till, client_for, body, field):
+    client = client_for(till.cashier, till.store)
+    before = snapshot(till)
+
+    response = client.post(SYNC, body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert snapshot(till) == before
+
+
+def test_an_empty_batch_has_no_results(till, client_for):
+    response = sync(client_for(till.cashier, till.store), [])
+    assert (response.status_code, response.json()) == (200, {"results": []})
+
+
+def test_another_stores_member_cannot_sync(till, store_b, client_for):
+    response = sync(client_for(store_b.owner, till.store), [offline_sale()])
+    assert response.status_code == 403
+    assert sales_of(till) == []
+
+
+# --- Concurrently -------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_the_same_batch_from_two_connections_at_once_is_applied_once(client_for):
+    staffed = make_store("tenant_test_alpha", name="Two Tabs")
+    Store.objects.filter(pk=staffed.store.pk).update(created_at=now() - timedelta(days=1))
+    make_products(staffed, {"name": "Tea", "price": Decimal("1.00"), "stock": "1000"})
+    open_shift(client_for(staffed.owner, staffed.store))
+    with schema_context(staffed.store.schema_name):
+        Shift.objects.filter(pk=1).update(opened_at=now() - timedelta(hours=2))
+    token = access_token(staffed.cashier)
+    batch = [offline_sale(minutes_ago=60 - minute, number=f"T-{minute}") for minute in range(40)]
+
+    answers = run_together(
+        [
+            lambda: sync(api(token, staffed.store), batch),
+            lambda: sync(api(token, staffed.store), batch[::-1]),
+        ]
+    )
+
+    assert all(answer.status_code == 200 for answer in answers), answers
+    first, second = (answer.json()["results"] for answer in answers)
+    by_id = {}
+    for result in first + second:
+        assert result["status"] in {"applied", "duplicate"}, result
+        by_id.setdefault(result["client_id"], set()).add((result["sale"], result["number"]))
+    assert all(len(outcomes) == 1 for outcomes in by_id.values())  # one sale per client_id
+    sales = sales_of(staffed)
+    assert len(sales) == 40
+    assert [sale["number"] for sale in sales] == list(range(1, 41))
+    assert stock_of(staffed)[1] == Decimal("960.000")

@@ -7,13 +7,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
 from catalog import services
+from catalog.changes import InvalidCursor, changes_since, cursor_decode, cursor_encode
 from catalog.exceptions import InsufficientStock
 from catalog.filters import ProductFilter, StockMovementFilter
 from catalog.models import Category, Product, StockMovement
 from catalog.serializers import (
     CategorySerializer,
+    ChangesQuerySerializer,
+    ChangesSerializer,
     ProductSerializer,
     StockAdjustmentResultSerializer,
     StockAdjustmentSerializer,
@@ -132,3 +136,44 @@ class StockMovementViewSet(
     permission_classes = (store_roles(read=EVERY_ROLE),)
     filterset_class = StockMovementFilter
     ordering_fields = ("id", "created_at")
+
+
+class CatalogChangesApi(StoreScopedViewMixin, APIView):
+    """What changed in the catalog since a cursor, for a till's local copy."""
+
+    permission_classes = (CatalogRoles,)
+
+    @extend_schema(
+        operation_id="catalog_changes",
+        summary="Catalog changes since a cursor",
+        description=(
+            "Products and categories changed (created, edited, priced, deactivated) and ids "
+            "deleted since `since`, oldest first, `limit` at a time. Ask again with the answer's "
+            "`cursor` while `has_more`; later, ask with the last cursor for what changed since. "
+            "No change is missed between pages or calls, even while the catalog is being "
+            "written. Stock is not a catalog change: read it from the products."
+        ),
+        parameters=[ChangesQuerySerializer],
+        responses={200: ChangesSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = ChangesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        since = query.validated_data.get("since")
+        try:
+            version = -1 if since is None else cursor_decode(since)
+        except InvalidCursor as error:
+            raise ValidationError({"since": ["Not a cursor of this API."]}) from error
+        changes = changes_since(version=version, limit=query.validated_data["limit"])
+        return Response(
+            {
+                "products": ProductSerializer(changes.products, many=True).data,
+                "categories": CategorySerializer(changes.categories, many=True).data,
+                "deleted": {
+                    "products": changes.deleted_products,
+                    "categories": changes.deleted_categories,
+                },
+                "cursor": cursor_encode(max(changes.version, 0)),
+                "has_more": changes.has_more,
+            }
+        )

@@ -14,6 +14,12 @@ from stores.models import user_reference
 ZERO = Decimal("0")
 
 
+def _change_version() -> models.BigIntegerField:
+    """The catalog's change number of the row's last change (catalog.changes): tills that
+    keep a copy of the catalog ask for what changed after the number they have."""
+    return models.BigIntegerField(default=0, db_index=True, editable=False)
+
+
 class Category(models.Model):
     """A node of the store's category tree."""
 
@@ -22,6 +28,7 @@ class Category(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     created_at = models.DateTimeField(default=now)
+    version = _change_version()
 
     class Meta:
         verbose_name_plural = "categories"
@@ -59,6 +66,8 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Changes of the catalog (not of the stock, which sales change all day) bump it.
+    version = _change_version()
 
     class Meta:
         constraints: ClassVar = [
@@ -121,3 +130,30 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.delta:+} ({self.reason})"
+
+
+class CatalogCounter(models.Model):
+    """The catalog's change numbers: incremented in the transaction of each change and locked
+    until it commits, so changes become visible in the order of their numbers."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class CatalogDeletion(models.Model):
+    """A product or category deleted, for the tills' copies of the catalog."""
+
+    class Kind(models.TextChoices):
+        PRODUCT = "product", "Product"
+        CATEGORY = "category", "Category"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    version = models.BigIntegerField(unique=True)
+    deleted_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} deleted at {self.version}"

@@ -122,3 +122,37 @@ class StockAdjustmentResultSerializer(StockMovementSerializer):
     class Meta(StockMovementSerializer.Meta):
         fields = (*StockMovementSerializer.Meta.fields, "stock")
         read_only_fields = fields
+
+
+# --- Changes, for tills' copies of the catalog -----------------------------------------------
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    """Where to start: the `cursor` of the last answer (none: from the start)."""
+
+    since = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="The `cursor` of the previous answer; leave out for the whole catalog.",
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=1000, default=200, help_text="Changes per page."
+    )
+
+
+class DeletedSerializer(serializers.Serializer):
+    """Ids deleted since the cursor: drop them from the copy."""
+
+    products = serializers.ListField(child=serializers.IntegerField())
+    categories = serializers.ListField(child=serializers.IntegerField())
+
+
+class ChangesSerializer(serializers.Serializer):
+    """What changed since the cursor, oldest first: products and categories as they are now
+    (a row changed twice comes once, as it is now), and the ids deleted."""
+
+    products = ProductSerializer(many=True)
+    categories = CategorySerializer(many=True)
+    deleted = DeletedSerializer()
+    cursor = serializers.CharField(help_text="Opaque: send it as `since` next time.")
+    has_more = serializers.BooleanField(help_text="More changes follow: ask again at once.")

@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import Case, F, ProtectedError, Value, When
 from django.utils.timezone import now
 
+from catalog.changes import versions_take
 from catalog.exceptions import CategoryInUse, InsufficientStock, StockOutOfRange
 from catalog.lock_objects import products_for_update
-from catalog.models import Category, Product, StockMovement
+from catalog.models import CatalogDeletion, Category, Product, StockMovement
 from core.money import column_max
 from stores.models import User
 from stores.tenancy import current_store
@@ -202,6 +203,7 @@ def category_create(*, name: str, parent: Category | None = None) -> Category:
     _check_parent(category=None, parent=parent)
     category = Category(name=name, parent=parent)
     category.full_clean()
+    (category.version,) = versions_take()
     category.save()
     return category
 
@@ -215,22 +217,32 @@ def category_update(*, category: Category, **fields: Any) -> Category:
     for field, value in fields.items():
         setattr(category, field, value)
     category.full_clean()
+    (category.version,) = versions_take()
     category.save()
     return category
 
 
 def category_delete(*, category: Category) -> None:
+    pk = category.pk
     try:
         with transaction.atomic():
             category.delete()
+            _deleted(kind=CatalogDeletion.Kind.CATEGORY, object_id=pk)
     except ProtectedError as error:
         raise CategoryInUse from error
+
+
+def _deleted(*, kind: str, object_id: int) -> None:
+    """Record a deletion for the tills' copies of the catalog."""
+    (version,) = versions_take()
+    CatalogDeletion.objects.create(kind=kind, object_id=object_id, version=version)
 
 
 @transaction.atomic
 def product_create(**fields: Any) -> Product:
     product = Product(**fields)
     product.full_clean()
+    (product.version,) = versions_take()
     product.save()
     return product
 
@@ -241,7 +253,8 @@ def product_update(*, product: Product, **fields: Any) -> Product:
     for field, value in fields.items():
         setattr(product, field, value)
     product.full_clean(exclude=["stock"])
-    product.save(update_fields=[*fields, "updated_at"])
+    (product.version,) = versions_take()
+    product.save(update_fields=[*fields, "updated_at", "version"])
     return product
 
 
@@ -255,14 +268,17 @@ def _has_history(product: Product) -> bool:
 def product_delete(*, product: Product) -> bool:
     """Delete a product never sold nor moved; deactivate one with history. True if deleted."""
     if not _has_history(product):
+        pk = product.pk
         try:
             with transaction.atomic():
                 product.delete()
+                _deleted(kind=CatalogDeletion.Kind.PRODUCT, object_id=pk)
         except ProtectedError:
             pass  # something else refers to it: it stays, deactivated, like one with history
         else:
             return True
     if product.is_active:
         product.is_active = False
-        product.save(update_fields=["is_active", "updated_at"])
+        (product.version,) = versions_take()
+        product.save(update_fields=["is_active", "updated_at", "version"])
     return False

@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
+from catalog.changes import versions_take
 from catalog.models import Product, StockMovement
 from catalog.services import StockChange, stock_apply
 from core.money import ZERO
@@ -101,6 +102,10 @@ def _write_sales(*, plan: Plan) -> list[tuple[str, int, int]]:
 def plan_write(*, plan: Plan, result: StoreAdoption) -> None:
     marks: list[tuple[str, int, int]] = []
     if plan.products:
+        for (_, product, _), version in zip(
+            plan.products, versions_take(len(plan.products)), strict=True
+        ):
+            product.version = version
         Product.objects.bulk_create([product for _, product, _ in plan.products])
         changes = [
             StockChange(product_id=product.pk, delta=stock)

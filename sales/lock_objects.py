@@ -8,7 +8,7 @@ closing never wait on each other in a circle.
 from datetime import datetime
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from sales.models import Sale, Shift
@@ -64,21 +64,35 @@ def open_shift_shared_at(*, register_id: int, occurred_at: datetime) -> tuple[in
     return None if row is None else (row[0], row[1])
 
 
-def client_id_claim(*, client_id: UUID) -> tuple[int, int] | None:
+def client_id_claim(*, client_id: UUID, durable: bool = True) -> tuple[int, int] | None:
     """Take the client id for this transaction: a concurrent sale with the same id waits until
     this one commits or rolls back. The sale already applied with it, (id, number), or None.
 
     Two statements: the lock, then the read, whose snapshot is taken after the lock is held, so
-    it sees a sale that a transaction holding the lock before committed."""
+    it sees a sale that a transaction holding the lock before committed. With `durable` False
+    the transaction's commit does not wait for the disk: the caller makes it durable before it
+    answers (`wal_flush`)."""
     key = f"kassa.sale_client:{current_store().pk}:{client_id}"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)), "
+            "set_config('synchronous_commit', %s, true)",
+            [key, "on" if durable else "off"],
+        )
         cursor.execute(
             f"SELECT id, number FROM {Sale._meta.db_table} WHERE client_id = %s",  # noqa: S608
             [client_id],
         )
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1])
+
+
+def wal_flush() -> None:
+    """Make every transaction this connection committed without waiting for the disk durable:
+    a transaction that commits with an id of its own, waiting for the disk, flushes the log up
+    to its commit, and so every commit before it."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()")
 
 
 def shift_for_closing(*, shift: Shift) -> Shift:

@@ -21,7 +21,7 @@ from django.utils.timezone import now
 from rest_framework import exceptions
 
 from core.exceptions import DomainError, api_error_for
-from sales.lock_objects import client_id_claim
+from sales.lock_objects import client_id_claim, wal_flush
 from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
 from stores.models import User
 from stores.tenancy import current_store
@@ -109,7 +109,9 @@ def _apply(*, sale: SyncSale, register_id: int, user: User, role: str) -> SyncRe
     """One sale, in one transaction: duplicate, applied (with conflicts), or rejected."""
     try:
         with transaction.atomic():
-            first = client_id_claim(client_id=sale.client_id)
+            # The batch's commits do not wait for the disk one by one: one flush, before the
+            # answer, makes them all durable (sales_sync).
+            first = client_id_claim(client_id=sale.client_id, durable=False)
             if first is not None:
                 return SyncResult(sale.client_id, DUPLICATE, sale=first[0], number=first[1])
             made = sale_checkout(
@@ -180,4 +182,9 @@ def sales_sync(
             continue
         seen[item.client_id] = index
         results[index] = _apply(sale=item, register_id=register_id, user=user, role=role)
+    if pending:
+        # Every sale of the batch committed without waiting for the disk; this waits once for
+        # all of them, before the till is told anything was applied. A crash before it loses
+        # only sales no one was told of, and the till sends them again.
+        wal_flush()
     return results  # type: ignore[return-value]

@@ -74,8 +74,8 @@ def changes_since(*, version: int, limit: int) -> Changes:
     """Up to `limit` changes after `version`, oldest first, and the number to ask from next.
 
     One query when nothing changed since a cursor (the counter: every number up to its
-    committed value is committed), else four whatever the catalog's size: each kind's changes after `version`,
-    `limit`+1 at most, merged by number."""
+    committed value is committed), else four whatever the catalog's size: the counter, then
+    each kind's changes after `version`, `limit`+1 at most, merged by number."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT value FROM {CatalogCounter._meta.db_table} WHERE name = %s",  # noqa: S608

@@ -68,6 +68,9 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Changes of the catalog (not of the stock, which sales change all day) bump it.
     version = _change_version()
+    # When the price last changed (PriceChange keeps the earlier ones): a sale made offline
+    # before it is priced as the till priced it then.
+    price_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints: ClassVar = [
@@ -157,3 +160,19 @@ class CatalogDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} deleted at {self.version}"
+
+
+class PriceChange(models.Model):
+    """A product's price from `changed_at` on: the prices offline sales are held to."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes")
+    price = MoneyColumn()
+    changed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["product", "changed_at"], name="catalog_price_change_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.price} from {self.changed_at}"

@@ -3,6 +3,7 @@
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils.timezone import now
 from catalog.changes import versions_take
 from catalog.exceptions import CategoryInUse, InsufficientStock, StockOutOfRange
 from catalog.lock_objects import products_for_update
-from catalog.models import CatalogDeletion, Category, Product, StockMovement
+from catalog.models import CatalogDeletion, Category, PriceChange, Product, StockMovement
 from core.money import column_max
 from stores.models import User
 from stores.tenancy import current_store
@@ -243,18 +244,28 @@ def product_create(**fields: Any) -> Product:
     product = Product(**fields)
     product.full_clean()
     (product.version,) = versions_take()
+    product.price_changed_at = product.created_at
     product.save()
+    PriceChange.objects.create(product=product, price=product.price, changed_at=product.created_at)
     return product
 
 
 @transaction.atomic
 def product_update(*, product: Product, **fields: Any) -> Product:
     fields.pop("stock", None)  # stock changes only through stock_apply
+    repriced = "price" in fields and fields["price"] != product.price
     for field, value in fields.items():
         setattr(product, field, value)
     product.full_clean(exclude=["stock"])
     (product.version,) = versions_take()
-    product.save(update_fields=[*fields, "updated_at", "version"])
+    updated = [*fields, "updated_at", "version"]
+    if repriced:
+        product.price_changed_at = now()
+        updated.append("price_changed_at")
+        PriceChange.objects.create(
+            product=product, price=product.price, changed_at=product.price_changed_at
+        )
+    product.save(update_fields=updated)
     return product
 
 
@@ -282,3 +293,24 @@ def product_delete(*, product: Product) -> bool:
         (product.version,) = versions_take()
         product.save(update_fields=["is_active", "updated_at", "version"])
     return False
+
+
+def prices_at(*, products: Sequence[Product], moment: datetime) -> dict[int, Decimal]:
+    """Each product's price at `moment`: its price now, or for one repriced since, the price it
+    had then (one query for those). A product repriced since but with no earlier price on
+    record (made before price history was kept) keeps its price now."""
+    prices = {product.pk: product.price for product in products}
+    repriced = [
+        product.pk
+        for product in products
+        if product.price_changed_at is not None and product.price_changed_at > moment
+    ]
+    if repriced:
+        earlier = (
+            PriceChange.objects.filter(product_id__in=repriced, changed_at__lte=moment)
+            .order_by("product_id", "-changed_at", "-pk")
+            .distinct("product_id")
+            .values_list("product_id", "price")
+        )
+        prices.update(dict(earlier))
+    return prices

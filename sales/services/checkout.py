@@ -17,7 +17,7 @@ from rest_framework import serializers
 from catalog.exceptions import InsufficientStock
 from catalog.lock_objects import products_for_update
 from catalog.models import StockMovement
-from catalog.services import StockChange, stock_apply, stock_check
+from catalog.services import StockChange, prices_at, stock_apply, stock_check
 from core.derived import days_changed
 from core.exceptions import ValueOutOfRange
 from core.money import MONEY_MAX, ZERO, column_max, format_money, quantize_money
@@ -64,9 +64,17 @@ def line_errors(errors: dict[int, dict]) -> serializers.ValidationError:
 
 
 def _priced_lines(
-    *, lines: Sequence[LineInput], products: dict, role: str, store: Store
+    *,
+    lines: Sequence[LineInput],
+    products: dict,
+    role: str,
+    store: Store,
+    prices: dict[int, Decimal] | None = None,
 ) -> list[SaleLine]:
-    """Each line priced and taxed, rounded half-up to the store currency's unit per line."""
+    """Each line priced and taxed, rounded half-up to the store currency's unit per line.
+
+    `prices` are the products' prices the sale is held to (an offline sale's: when it was
+    made); by default their prices now."""
     currency = store.currency
     errors: dict[int, dict] = {}
     priced = []
@@ -75,8 +83,9 @@ def _priced_lines(
         if product is None or not product.is_active:
             errors[index] = {"product": ["No active product has this id."]}
             continue
-        unit_price = product.price if line.unit_price is None else line.unit_price
-        if unit_price != product.price and role == Membership.Role.CASHIER:
+        price = product.price if prices is None else prices[product.pk]
+        unit_price = price if line.unit_price is None else line.unit_price
+        if unit_price != price and role == Membership.Role.CASHIER:
             raise PriceOverrideNotAllowed
         gross = quantize_money(line.quantity * unit_price, currency)
         if line.discount > gross:
@@ -216,7 +225,15 @@ def sale_checkout(
             product.pk: product
             for product in products_for_update(product_ids={line.product_id for line in lines})
         }
-        priced = _priced_lines(lines=lines, products=products, role=role, store=store)
+        priced = _priced_lines(
+            lines=lines,
+            products=products,
+            role=role,
+            store=store,
+            prices=None
+            if offline is None
+            else prices_at(products=list(products.values()), moment=offline.occurred_at),
+        )
         net: dict[int, Decimal] = defaultdict(Decimal)
         for line in priced:
             net[line.product.pk] -= line.quantity

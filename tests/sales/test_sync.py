@@ -11,7 +11,8 @@ from django.utils.timezone import now
 from django_tenants.utils import schema_context
 from rest_framework.fields import DateTimeField
 
-from catalog.models import Product
+from catalog.models import PriceChange, Product
+from catalog.services import product_create, product_update, stock_adjust
 from sales.models import Sale, SaleConflict, Shift
 from stores.models import Store
 from tests.conftest import StoreWithStaff, access_token, make_store
@@ -417,3 +418,44 @@ def test_the_same_batch_from_two_connections_at_once_is_applied_once(client_for)
     assert len(sales) == 40
     assert [sale["number"] for sale in sales] == list(range(1, 41))
     assert stock_of(staffed)[1] == Decimal("960.000")
+
+
+# --- Prices are the till's ------------------------------------------------------------------
+
+
+def test_an_offline_sale_is_held_to_the_price_when_it_was_made(till, client_for):
+    with schema_context(till.store.schema_name):
+        jam = product_create(name="Jam", price=Decimal("3.00"))
+        stock_adjust(product=jam, delta=Decimal("10"), reason="restock", user=None)
+        PriceChange.objects.filter(product=jam).update(changed_at=now() - timedelta(days=1))
+        product_update(product=jam, price=Decimal("3.50"))
+        repriced = now() - timedelta(minutes=10)  # between the sales below
+        PriceChange.objects.filter(product=jam, price=Decimal("3.50")).update(changed_at=repriced)
+        Product.objects.filter(pk=jam.pk).update(price_changed_at=repriced)
+    client = client_for(till.cashier, till.store)
+
+    results = sync(
+        client,
+        [
+            offline_sale(product=jam.pk, minutes_ago=30),  # no price sent: the price then
+            offline_sale(product=jam.pk, minutes_ago=25, unit_price="3.00"),  # the till's
+            offline_sale(product=jam.pk, minutes_ago=20, unit_price="3.50"),  # not yet its price
+            offline_sale(product=jam.pk, minutes_ago=1, unit_price="3.00"),  # no longer
+        ],
+    ).json()["results"]
+
+    assert [result["status"] for result in results] == [
+        "applied",
+        "applied",
+        "rejected",
+        "rejected",
+    ]
+    assert {result["error"]["code"] for result in results[2:]} == {"permission_denied"}
+    totals = [client.get(f"{SALES}{result['sale']}/").json()["total"] for result in results[:2]]
+    assert totals == ["3.00", "3.00"]
+    # an owner may price as they like, offline as online
+    owner = sync(
+        client_for(till.owner, till.store),
+        [offline_sale(product=jam.pk, minutes_ago=1, unit_price="2.00")],
+    ).json()["results"]
+    assert owner[0]["status"] == "applied"

@@ -4,6 +4,7 @@ conflicts for stock that was gone, late sales in the open shift, and nothing of 
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db.models import Sum
@@ -459,3 +460,25 @@ def test_an_offline_sale_is_held_to_the_price_when_it_was_made(till, client_for)
         [offline_sale(product=jam.pk, minutes_ago=1, unit_price="2.00")],
     ).json()["results"]
     assert owner[0]["status"] == "applied"
+
+
+def test_an_offline_sale_counts_in_analytics_on_the_local_day_it_was_made(
+    till, client_for, django_capture_on_commit_callbacks
+):
+    Store.objects.filter(pk=till.store.pk).update(timezone="Asia/Tokyo")
+    made = now() - timedelta(days=1, hours=2)
+    local = made.astimezone(ZoneInfo("Asia/Tokyo"))
+    sale = {**offline_sale(cash="2.50"), "occurred_at": at(made)}
+
+    with django_capture_on_commit_callbacks(execute=True):  # the day's refresh, on commit
+        result = sync(client_for(till.cashier, till.store), [sale]).json()["results"][0]
+
+    assert result["status"] == "applied"
+    on = local.date().isoformat()
+    summary = (
+        client_for(till.owner, till.store)
+        .get("/api/analytics/summary/", {"from": on, "to": on})
+        .json()
+    )
+    assert (summary["sales_count"], summary["revenue"]) == (1, "2.50")
+    assert [hour["hour"] for hour in summary["by_hour"] if hour["sales_count"]] == [local.hour]

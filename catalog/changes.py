@@ -73,22 +73,27 @@ class Changes:
 def changes_since(*, version: int, limit: int) -> Changes:
     """Up to `limit` changes after `version`, oldest first, and the number to ask from next.
 
-    One query when nothing changed since a cursor (the counter: every number up to its
-    committed value is committed), else four whatever the catalog's size: the counter, then
-    each kind's changes after `version`, `limit`+1 at most, merged by number."""
+    The counter is read first: every number up to its committed value `upper` is committed
+    (or rolled back for good), so each kind's query, though each sees a later snapshot of its
+    own, finds the same changes in (`version`, `upper`]. A row changed again after `upper`
+    is left for the next call, at its newer number; nothing in between can be skipped by a
+    cursor that never passes `upper`. One query when nothing changed since a cursor; else
+    four, whatever the catalog's size (each kind's changes, `limit`+1 at most, merged)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT value FROM {CatalogCounter._meta.db_table} WHERE name = %s",  # noqa: S608
             [COUNTER],
         )
         row = cursor.fetchone()
-    # Without a cursor, everything: rows from before change numbers (0) included.
-    if version >= 0 and (row is None or row[0] <= version):
+    upper = 0 if row is None else row[0]
+    # Without a cursor (-1), everything: rows from before change numbers (0) included.
+    if upper <= version:
         return Changes([], [], [], [], version, has_more=False)
-    products = list(Product.objects.filter(version__gt=version).order_by("version")[: limit + 1])
-    categories = list(Category.objects.filter(version__gt=version).order_by("version")[: limit + 1])
+    window = {"version__gt": version, "version__lte": upper}
+    products = list(Product.objects.filter(**window).order_by("version")[: limit + 1])
+    categories = list(Category.objects.filter(**window).order_by("version")[: limit + 1])
     deletions = list(
-        CatalogDeletion.objects.filter(version__gt=version)
+        CatalogDeletion.objects.filter(**window)
         .order_by("version")
         .values_list("version", "kind", "object_id")[: limit + 1]
     )
@@ -104,6 +109,7 @@ def changes_since(*, version: int, limit: int) -> Changes:
         categories=[item for _, kind, item in page if kind == "category"],
         deleted_products=[item for _, kind, item in page if kind == "deleted_product"],
         deleted_categories=[item for _, kind, item in page if kind == "deleted_category"],
-        version=page[-1][0] if page else version,
+        # A page cut short goes on after its last change; a whole one, after `upper`.
+        version=page[-1][0] if has_more else upper,
         has_more=has_more,
     )

@@ -181,13 +181,15 @@ STORE_SETTINGS = (
     "timezone",
     "prices_include_tax",
     "allow_negative_stock",
+    "offline_oversell",
     "cashier_max_discount_percent",
 )
 
 
 class CurrentStoreSerializer(serializers.ModelSerializer):
     """The store named by `X-Tenant-Key`. Its owner may change its name, time zone, tax and
-    stock settings, and how much a cashier may take off a line."""
+    stock settings (online, and for offline sales whose stock ran out meanwhile), and how much
+    a cashier may take off a line."""
 
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_time_zone])
 
@@ -196,6 +198,7 @@ class CurrentStoreSerializer(serializers.ModelSerializer):
         fields = (
             *StoreSerializer.Meta.fields,
             "allow_negative_stock",
+            "offline_oversell",
             "cashier_max_discount_percent",
             "is_active",
         )

@@ -96,6 +96,7 @@ def store_update(
     timezone: str | None = None,
     prices_include_tax: bool | None = None,
     allow_negative_stock: bool | None = None,
+    offline_oversell: bool | None = None,
     cashier_max_discount_percent: Decimal | None = None,
 ) -> Store:
     """Change a store's settings; its slug, schema, key and currency never change."""
@@ -105,6 +106,7 @@ def store_update(
         "timezone": timezone,
         "prices_include_tax": prices_include_tax,
         "allow_negative_stock": allow_negative_stock,
+        "offline_oversell": offline_oversell,
         "cashier_max_discount_percent": cashier_max_discount_percent,
     }
     changes = {field: value for field, value in changes.items() if value is not None}

@@ -181,6 +181,7 @@ def test_a_reader_following_cursors_while_the_catalog_is_written_ends_with_its_s
     token = access_token(staffed.cashier)
     stop = threading.Event()
     errors: list[Exception] = []
+    writes = [0, 0, 0]
 
     def writer(seed: int) -> None:
         rng = random.Random(seed)  # noqa: S311 - a test's repeatable choices
@@ -198,6 +199,7 @@ def test_a_reader_following_cursors_while_the_catalog_is_written_ends_with_its_s
                         product_update(product=product, price=Decimal(rng.randint(1, 999)) / 100)
                     else:
                         product_delete(product=mine.pop(rng.randrange(len(mine))))
+                    writes[seed] += 1
         except Exception as error:  # reported below
             errors.append(error)
         finally:
@@ -209,10 +211,11 @@ def test_a_reader_following_cursors_while_the_catalog_is_written_ends_with_its_s
     reader = api(token, staffed.store)
     copy: dict = {}
     cursor = None
-    deadline = time.monotonic() + 3
+    # Reads and writes interleaved for a while, however slow the machine: enough of both.
+    deadline = time.monotonic() + 60
     calls = 0
     try:
-        while time.monotonic() < deadline:
+        while (calls < 30 or sum(writes) < 90) and time.monotonic() < deadline:
             pages, cursor = follow(reader, cursor, limit=7)
             apply(copy, pages)
             calls += len(pages)
@@ -224,7 +227,51 @@ def test_a_reader_following_cursors_while_the_catalog_is_written_ends_with_its_s
     apply(copy, pages)
 
     assert errors == []
-    assert calls > 20
+    assert calls >= 30
+    assert sum(writes) >= 90
     state = catalog_now(staffed.store)
-    assert len(state["products"]) > 20
+    assert len(state["products"]) > 10
     assert copy["products"] == state["products"]
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_changes_committed_between_the_pages_queries_are_not_skipped():
+    """A product repriced and another deleted, both committed while a page is being read
+    (after its product query, before its deletions query): the next pages bring both."""
+    staffed = make_store("tenant_test_alpha", name="Racing Catalog")
+    with tenant_context(staffed.store):
+        kept = product_create(name="Kept", price=Decimal("1.00"))
+        doomed = product_create(name="Doomed", price=Decimal("1.00"))
+        doomed_id = doomed.pk
+    reader = api(access_token(staffed.cashier), staffed.store)
+    _, cursor = follow(reader)
+    with tenant_context(staffed.store):
+        product_update(product=kept, price=Decimal("1.50"))  # a change the page will see
+
+    def write_meanwhile() -> None:
+        try:
+            with tenant_context(staffed.store):
+                product_update(product=Product.objects.get(pk=kept.pk), price=Decimal("2.00"))
+                product_delete(product=Product.objects.get(pk=doomed_id))
+        finally:
+            connection.close()
+
+    def between(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if 'FROM "catalog_product"' in sql and "version" in sql:
+            writer = threading.Thread(target=write_meanwhile)
+            writer.start()
+            writer.join(30)
+        return result
+
+    with connection.execute_wrapper(between):
+        racing = reader.get(CHANGES, {"since": cursor}).json()
+    rest, _ = follow(reader, racing["cursor"])
+
+    # the till's copy had both products; the pages since bring it to the catalog's state
+    copy = apply({"products": {kept.pk: None, doomed_id: None}}, [racing, *rest])
+    assert (
+        copy["products"]
+        == catalog_now(staffed.store)["products"]
+        == {kept.pk: ("Kept", "2.00", True)}
+    )

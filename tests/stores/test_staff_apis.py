@@ -82,6 +82,7 @@ def store_json(store: Store) -> dict:
         "timezone": store.timezone,
         "prices_include_tax": store.prices_include_tax,
         "allow_negative_stock": store.allow_negative_stock,
+        "offline_oversell": store.offline_oversell,
         "cashier_max_discount_percent": str(store.cashier_max_discount_percent),
         "is_active": store.is_active,
         "created_at": DateTimeField().to_representation(store.created_at),
@@ -640,6 +641,7 @@ def test_every_member_reads_the_store(
         "timezone": "Europe/Berlin",
         "prices_include_tax": True,
         "allow_negative_stock": False,
+        "offline_oversell": True,
         "cashier_max_discount_percent": "0.00",
         "is_active": True,
         "created_at": DateTimeField().to_representation(store.created_at),
@@ -662,6 +664,7 @@ def test_the_owner_changes_the_store(store_a: StoreWithStaff, client_for: Client
             "timezone": "Asia/Vladivostok",
             "prices_include_tax": False,
             "allow_negative_stock": True,
+            "offline_oversell": False,
             "cashier_max_discount_percent": "12.5",
         },
     )
@@ -673,6 +676,7 @@ def test_the_owner_changes_the_store(store_a: StoreWithStaff, client_for: Client
         "timezone": "Asia/Vladivostok",
         "prices_include_tax": False,
         "allow_negative_stock": True,
+        "offline_oversell": False,
         "cashier_max_discount_percent": "12.50",
     }
     assert response.status_code == 200, response.content

@@ -59,3 +59,4 @@ bench: install
 	$(BIN)/python bench/checkout.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/operations.py
+	$(BIN)/python bench/sync.py

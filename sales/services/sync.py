@@ -22,6 +22,7 @@ from rest_framework import exceptions
 
 from core.exceptions import DomainError, api_error_for
 from sales.lock_objects import client_id_claim, wal_flush
+from sales.models import Sale
 from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
 from stores.models import User
 from stores.tenancy import current_store
@@ -146,6 +147,27 @@ def _apply(*, sale: SyncSale, register_id: int, user: User, role: str) -> SyncRe
     )
 
 
+def _client_uuid(client_id: UUID | str | None) -> UUID | None:
+    if isinstance(client_id, UUID) or client_id is None:
+        return client_id
+    try:
+        return UUID(client_id)
+    except ValueError:
+        return None
+
+
+def _applied_before(sales: Sequence[SyncSale | SyncResult]) -> dict[UUID, tuple[int, int]]:
+    ids = {_client_uuid(item.client_id) for item in sales} - {None}
+    if not ids:
+        return {}
+    return {
+        client_id: (pk, number)
+        for client_id, pk, number in Sale.objects.filter(client_id__in=ids).values_list(
+            "client_id", "pk", "number"
+        )
+    }
+
+
 def sales_sync(
     *,
     register_id: int,
@@ -158,8 +180,16 @@ def sales_sync(
     are passed through. Each sale commits on its own (inside a caller's transaction, each is a
     savepoint of it: the API calls it outside any)."""
     results: list[SyncResult | None] = [None] * len(sales)
+    # Sales applied before (an earlier try of this batch, another connection): `duplicate`
+    # with the first sale, whatever was sent this time, valid or not. Found in one query; a
+    # sale committed with an id is final, so these need no transaction of their own.
+    applied = _applied_before(sales)
     pending = []
     for index, item in enumerate(sales):
+        first = applied.get(_client_uuid(item.client_id))
+        if first is not None:
+            results[index] = SyncResult(item.client_id, DUPLICATE, sale=first[0], number=first[1])
+            continue
         if isinstance(item, SyncResult):
             results[index] = item
             continue

@@ -482,3 +482,23 @@ def test_an_offline_sale_counts_in_analytics_on_the_local_day_it_was_made(
     )
     assert (summary["sales_count"], summary["revenue"]) == (1, "2.50")
     assert [hour["hour"] for hour in summary["by_hour"] if hour["sales_count"]] == [local.hour]
+
+
+def test_a_sale_applied_before_is_a_duplicate_even_when_resent_broken_or_misdated(till, client_for):
+    client = client_for(till.cashier, till.store)
+    sale = offline_sale()
+    first = sync(client, [sale]).json()["results"][0]
+    before = snapshot(till)
+
+    resent = sync(
+        client,
+        [
+            {**sale, "lines": [{"product": 1, "quantity": "-5"}]},  # broken now
+            {**sale, "occurred_at": at(now() + timedelta(days=3))},  # misdated now
+        ],
+    ).json()["results"]
+
+    assert [(r["status"], r["sale"], r["number"]) for r in resent] == [
+        ("duplicate", first["sale"], first["number"])
+    ] * 2
+    assert snapshot(till) == before

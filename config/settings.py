@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "stores.models.Invitation.Status",
         "StockMovementReasonEnum": "catalog.models.StockMovement.Reason",
         "ManualStockReasonEnum": "catalog.models.StockMovement.MANUAL_REASONS",
+        "ShiftStatusEnum": "sales.models.Shift.Status",
+        "SyncStatusEnum": "sales.serializers.SYNC_STATUSES",
     },
 }
 

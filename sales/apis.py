@@ -23,6 +23,8 @@ from sales.idempotency import idempotent
 from sales.lock_objects import client_id_claim
 from sales.models import Register, Sale, SaleConflict, Shift
 from sales.serializers import (
+    CashMovementInputSerializer,
+    CashMovementSerializer,
     CheckoutSerializer,
     RefundInputSerializer,
     RefundSerializer,
@@ -31,12 +33,14 @@ from sales.serializers import (
     SaleSerializer,
     ShiftCloseSerializer,
     ShiftOpenSerializer,
+    ShiftReportSerializer,
     ShiftSerializer,
     SyncRequestSerializer,
     SyncResponseSerializer,
     SyncSaleSerializer,
     SyncSerializer,
 )
+from stores.models import Membership
 from stores.permissions import EVERY_ROLE, OWNER_OR_MANAGER, store_membership, store_roles
 from stores.tenancy import StoreScopedViewMixin
 
@@ -125,19 +129,85 @@ class ShiftViewSet(
     @extend_schema(
         summary="Close a shift (Z report)",
         request=ShiftCloseSerializer,
-        responses={200: ShiftSerializer, 409: OpenApiResponse(description="`shift_not_open`")},
+        responses={
+            200: ShiftSerializer,
+            403: OpenApiResponse(
+                description="`permission_denied`: a cashier's count beyond `max_cash_difference`"
+            ),
+            409: OpenApiResponse(description="`shift_not_open`"),
+        },
     )
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         """Close with the counted cash; the answer is the Z report: `expected_cash` is
-        `opening_cash + cash_sales - cash_refunds`, `difference` is counted minus expected."""
+        `opening_cash + cash_sales - cash_refunds + pay_ins - pay_outs`, `difference` is counted
+        minus expected. A cashier's count further from the expected cash than the store's
+        `max_cash_difference` is refused (403, naming no figure): an owner or manager closes."""
         shift = self.get_object()
         serializer = ShiftCloseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         shift = services.shift_close(
-            shift=shift, counted_cash=serializer.validated_data["counted_cash"], user=request.user
+            shift=shift,
+            counted_cash=serializer.validated_data["counted_cash"],
+            user=request.user,
+            role=store_membership(request).role,
         )
         return Response(ShiftSerializer(shift).data)
+
+    @extend_schema(
+        summary="The shift's report (X report while open)",
+        responses={200: ShiftReportSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str | None = None) -> Response:
+        """The figures of the shift now, changing nothing: an X report of an open shift, the Z
+        report of a closed one."""
+        shift = self.get_object()
+        figures = services.shift_report(shift)
+        if (
+            shift.status == Shift.Status.OPEN
+            and request.store.blind_close
+            and store_membership(request).role == Membership.Role.CASHIER
+        ):
+            for hidden in ("cash_sales", "cash_refunds", "expected_cash", "totals_by_method"):
+                figures[hidden] = None
+        body = {
+            "shift": shift.pk,
+            "status": shift.status,
+            "opening_cash": shift.opening_cash,
+            **figures,
+        }
+        return Response(ShiftReportSerializer(body).data)
+
+    @extend_schema(
+        methods=["get"],
+        summary="List the pay-ins and pay-outs of a shift",
+        responses={200: CashMovementSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["post"],
+        summary="Pay cash into or out of the drawer",
+        request=CashMovementInputSerializer,
+        responses={
+            201: CashMovementSerializer,
+            409: OpenApiResponse(description="`shift_not_open`"),
+        },
+    )
+    @action(detail=True, methods=["get", "post"], url_path="cash-movements")
+    def cash_movements(self, request: Request, pk: str | None = None) -> Response:
+        """Cash into or out of the drawer that is no sale or refund (a float topped up, a
+        supplier paid from the till), by any member, while the shift is open; in its
+        `expected_cash`."""
+        shift = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(shift.cash_movements.order_by("id"))
+            return self.get_paginated_response(CashMovementSerializer(page, many=True).data)
+        serializer = CashMovementInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movement = services.cash_movement_create(
+            shift=shift, user=request.user, **serializer.validated_data
+        )
+        return Response(CashMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

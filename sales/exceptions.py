@@ -36,6 +36,17 @@ class DiscountNotAllowed(DomainError):
     default_code = "permission_denied"
 
 
+class CashDifferenceTooLarge(DomainError):
+    """A cashier's count beyond the store's `max_cash_difference` (no figure is named)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = (
+        "The counted cash is further from the expected cash than this store allows a cashier to "
+        "close with: count again, or ask an owner or a manager to close the shift."
+    )
+    default_code = "permission_denied"
+
+
 class IdempotencyKeyReused(DomainError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was used with a different request."

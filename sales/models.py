@@ -64,6 +64,9 @@ class Shift(models.Model):
     # shift that had closed): counted in this drawer, shown apart, never in a closed report.
     late_sales_count = models.PositiveIntegerField(null=True, blank=True)
     late_sales_total = MoneyColumn(null=True, blank=True)
+    # Cash put into and taken out of the drawer other than by sales and refunds.
+    pay_ins = MoneyColumn(null=True, blank=True)
+    pay_outs = MoneyColumn(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [
@@ -79,6 +82,33 @@ class Shift(models.Model):
 
     def __str__(self) -> str:
         return f"Shift {self.pk} on {self.register_id} ({self.status})"
+
+
+class CashMovement(models.Model):
+    """Cash into or out of a shift's drawer that is no sale or refund: a float topped up, a
+    supplier paid from the till. In the shift's expected cash."""
+
+    class Kind(models.TextChoices):
+        PAY_IN = "pay_in", "Pay in"
+        PAY_OUT = "pay_out", "Pay out"
+
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="cash_movements")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount = MoneyColumn()
+    reason = models.CharField(max_length=200)
+    created_by = user_reference()
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering: ClassVar = ["id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="sales_cash_movement_amount_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} on shift {self.shift_id}"
 
 
 class Counter(models.Model):

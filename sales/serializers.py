@@ -7,6 +7,7 @@ from rest_framework import serializers
 from core.fields import IdField, MoneyField, PlainDecimalField
 from core.serializers import LeanSerializer, ModelSerializer
 from sales.models import (
+    CashMovement,
     PaymentMethod,
     Refund,
     RefundLine,
@@ -17,6 +18,8 @@ from sales.models import (
 )
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
+# What became of a synced sale (sales.services.sync).
+SYNC_STATUSES = ("applied", "duplicate", "applied_with_conflict", "rejected")
 
 
 class RegisterSerializer(ModelSerializer):
@@ -75,8 +78,49 @@ class ShiftSerializer(ModelSerializer):
             "totals_by_method",
             "late_sales_count",
             "late_sales_total",
+            "pay_ins",
+            "pay_outs",
         )
         read_only_fields = fields
+
+
+class CashMovementInputSerializer(LeanSerializer):
+    """Cash into (`pay_in`) or out of (`pay_out`) the drawer, and why."""
+
+    kind = serializers.ChoiceField(choices=CashMovement.Kind.choices)
+    amount = MoneyField(min_value=Decimal("0.01"))
+    reason = serializers.CharField(max_length=200)
+
+
+class CashMovementSerializer(ModelSerializer):
+    """A pay-in or pay-out of a shift's drawer."""
+
+    class Meta:
+        model = CashMovement
+        fields = ("id", "kind", "amount", "reason", "created_by", "created_at")
+        read_only_fields = fields
+
+
+class ShiftReportSerializer(LeanSerializer):
+    """A shift's figures now: an X report while it is open (nothing is changed), its Z report
+    once closed. `expected_cash` is `opening_cash + cash_sales - cash_refunds + pay_ins -
+    pay_outs`. Under the store's `blind_close` a cashier gets no expected figure of an open
+    shift (`cash_sales`, `cash_refunds`, `expected_cash` and `totals_by_method` are null)."""
+
+    shift = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Shift.Status.choices)
+    opening_cash = MoneyField()
+    sales_count = serializers.IntegerField()
+    cash_sales = MoneyField(allow_null=True)
+    cash_refunds = MoneyField(allow_null=True)
+    pay_ins = MoneyField()
+    pay_outs = MoneyField()
+    expected_cash = MoneyField(allow_null=True)
+    counted_cash = MoneyField(allow_null=True)
+    difference = MoneyField(allow_null=True)
+    totals_by_method = MethodAmountSerializer(many=True, allow_null=True)
+    late_sales_count = serializers.IntegerField()
+    late_sales_total = MoneyField()
 
 
 # --- Sales ----------------------------------------------------------------------------------
@@ -241,9 +285,7 @@ class SyncResultSerializer(LeanSerializer):
     """What became of one sale of the batch."""
 
     client_id = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(
-        choices=["applied", "duplicate", "applied_with_conflict", "rejected"]
-    )
+    status = serializers.ChoiceField(choices=SYNC_STATUSES)
     sale = serializers.IntegerField(
         allow_null=True, help_text="The sale (the first, if a duplicate)."
     )

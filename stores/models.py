@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
 
+from core.money import MoneyColumn
 from stores.key_cache import forget_store
 
 
@@ -96,6 +97,17 @@ class Store(TenantMixin):
             "left the shop): stock goes below zero and the conflict is recorded. Off: such a "
             "sale is rejected and nothing of it written."
         ),
+    )
+    blind_close = models.BooleanField(
+        default=False,
+        help_text="A cashier counts the drawer before seeing what it should hold.",
+    )
+    max_cash_difference = MoneyColumn(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="A shift whose counted cash is further than this from the expected cash is "
+        "closed only by an owner or a manager (none: any difference).",
     )
     cashier_max_discount_percent = models.DecimalField(
         max_digits=5,

@@ -1,6 +1,8 @@
 """Input and output shapes of the stores API: auth, the caller and their stores, the current
 store and its staff."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
@@ -8,6 +10,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from core.fields import MoneyField
 from stores.models import Invitation, Membership, Store, User
 from stores.validators import validate_time_zone
 
@@ -182,16 +185,25 @@ STORE_SETTINGS = (
     "prices_include_tax",
     "allow_negative_stock",
     "offline_oversell",
+    "blind_close",
+    "max_cash_difference",
     "cashier_max_discount_percent",
 )
 
 
 class CurrentStoreSerializer(serializers.ModelSerializer):
     """The store named by `X-Tenant-Key`. Its owner may change its name, time zone, tax and
-    stock settings (online, and for offline sales whose stock ran out meanwhile), and how much
-    a cashier may take off a line."""
+    stock settings (online, and for offline sales whose stock ran out meanwhile), how the drawer
+    is closed (blind, within a difference), and how much a cashier may take off a line."""
 
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_time_zone])
+    max_cash_difference = MoneyField(
+        min_value=Decimal("0"),
+        required=False,
+        allow_null=True,
+        help_text="A cashier may close a shift only if the counted cash is within this of the "
+        "expected cash (null: any difference).",
+    )
 
     class Meta:
         model = Store
@@ -199,6 +211,8 @@ class CurrentStoreSerializer(serializers.ModelSerializer):
             *StoreSerializer.Meta.fields,
             "allow_negative_stock",
             "offline_oversell",
+            "blind_close",
+            "max_cash_difference",
             "cashier_max_discount_percent",
             "is_active",
         )

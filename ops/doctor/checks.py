@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, quote_schema_name
 
@@ -301,9 +302,11 @@ def check_registers(*, census: Census) -> list[Finding]:
 
 def money_columns() -> list[tuple[str, str]]:
     """(table, column) of every money column of the store schemas."""
+    tenant_apps = set(settings.TENANT_APPS)
     return sorted(
         (model._meta.db_table, field.column)
         for model in apps.get_models()
+        if model._meta.app_config.name in tenant_apps
         for field in model._meta.concrete_fields
         if isinstance(field, MoneyColumn)
     )

@@ -14,7 +14,13 @@ from sales.services.registers import (
     register_delete,
     register_update,
 )
-from sales.services.shifts import shift_close, shift_figures, shift_open
+from sales.services.shifts import (
+    cash_movement_create,
+    shift_close,
+    shift_figures,
+    shift_open,
+    shift_report,
+)
 from sales.services.sync import REJECTED, SyncResult, SyncSale, sales_sync
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "RefundLineInput",
     "SyncResult",
     "SyncSale",
+    "cash_movement_create",
     "register_create",
     "register_delete",
     "register_update",
@@ -38,4 +45,5 @@ __all__ = [
     "shift_close",
     "shift_figures",
     "shift_open",
+    "shift_report",
 ]

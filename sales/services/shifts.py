@@ -8,11 +8,26 @@ from django.db.models import Count, Q, Sum
 from django.utils.timezone import now
 
 from core.money import ZERO, format_money
-from sales.exceptions import ShiftAlreadyOpen, ShiftNotOpen
-from sales.lock_objects import shift_for_closing
-from sales.models import PaymentMethod, Refund, Register, Sale, SalePayment, Shift
-from stores.models import User
+from sales.exceptions import CashDifferenceTooLarge, ShiftAlreadyOpen, ShiftNotOpen
+from sales.lock_objects import open_shift_shared, shift_for_closing
+from sales.models import CashMovement, PaymentMethod, Refund, Register, Sale, SalePayment, Shift
+from stores.models import Membership, User
 from stores.tenancy import current_store
+
+# A report's figures: the Z report's, fixed on the shift when it closes.
+REPORT_FIELDS = (
+    "sales_count",
+    "cash_sales",
+    "cash_refunds",
+    "pay_ins",
+    "pay_outs",
+    "expected_cash",
+    "counted_cash",
+    "difference",
+    "totals_by_method",
+    "late_sales_count",
+    "late_sales_total",
+)
 
 
 @transaction.atomic
@@ -49,6 +64,10 @@ def shift_figures(shift: Shift) -> dict:
     cash_refunds = Refund.objects.filter(shift=shift, method=PaymentMethod.CASH).aggregate(
         total=Sum("total", default=ZERO)
     )["total"]
+    drawer = CashMovement.objects.filter(shift=shift).aggregate(
+        pay_ins=Sum("amount", filter=Q(kind=CashMovement.Kind.PAY_IN), default=ZERO),
+        pay_outs=Sum("amount", filter=Q(kind=CashMovement.Kind.PAY_OUT), default=ZERO),
+    )
     cash_sales = taken.get(PaymentMethod.CASH, ZERO) - sales["change"]
     by_method = {method: taken.get(method, ZERO) for method in PaymentMethod.values}
     by_method[PaymentMethod.CASH] = cash_sales
@@ -56,7 +75,13 @@ def shift_figures(shift: Shift) -> dict:
         "sales_count": sales["count"],
         "cash_sales": cash_sales,
         "cash_refunds": cash_refunds,
-        "expected_cash": shift.opening_cash + cash_sales - cash_refunds,
+        "pay_ins": drawer["pay_ins"],
+        "pay_outs": drawer["pay_outs"],
+        "expected_cash": shift.opening_cash
+        + cash_sales
+        - cash_refunds
+        + drawer["pay_ins"]
+        - drawer["pay_outs"],
         # offline sales made before this shift opened, counted in its drawer, shown apart
         "late_sales_count": sales["late_count"],
         "late_sales_total": sales["late_total"],
@@ -68,12 +93,25 @@ def shift_figures(shift: Shift) -> dict:
 
 
 @transaction.atomic
-def shift_close(*, shift: Shift, counted_cash: Decimal, user: User) -> Shift:
-    """Close a shift with the cash counted in the drawer; its Z report is fixed from then on."""
+def shift_close(
+    *, shift: Shift, counted_cash: Decimal, user: User, role: str | None = None
+) -> Shift:
+    """Close a shift with the cash counted in the drawer; its Z report is fixed from then on.
+
+    A cashier (`role`) may not close a drawer whose count is further from the expected cash
+    than the store's `max_cash_difference`: an owner or a manager closes it (or the cashier
+    counts again). The refusal names no figure, so a blind count stays blind."""
     shift = shift_for_closing(shift=shift)
     if shift.status != Shift.Status.OPEN:
         raise ShiftNotOpen("This shift is closed already.")
     figures = shift_figures(shift)
+    limit = current_store().max_cash_difference
+    if (
+        role == Membership.Role.CASHIER
+        and limit is not None
+        and abs(counted_cash - figures["expected_cash"]) > limit
+    ):
+        raise CashDifferenceTooLarge
     for field, value in figures.items():
         setattr(shift, field, value)
     shift.status = Shift.Status.CLOSED
@@ -83,3 +121,26 @@ def shift_close(*, shift: Shift, counted_cash: Decimal, user: User) -> Shift:
     shift.difference = counted_cash - figures["expected_cash"]
     shift.save()
     return shift
+
+
+def shift_report(shift: Shift) -> dict:
+    """The shift's figures now (an X report of an open shift, the Z report of a closed one),
+    changing nothing: a few aggregates over the shift's rows, whatever their number."""
+    if shift.status == Shift.Status.CLOSED:
+        return {field: getattr(shift, field) for field in REPORT_FIELDS}
+    return {**shift_figures(shift), "counted_cash": None, "difference": None}
+
+
+@transaction.atomic
+def cash_movement_create(
+    *, shift: Shift, kind: str, amount: Decimal, reason: str, user: User
+) -> CashMovement:
+    """Cash into (`pay_in`) or out of (`pay_out`) an open shift's drawer, with its reason.
+
+    Locked as a sale is (the register gate shared, the shift share-locked): a closing shift
+    waits for it, and it finds a shift closed meanwhile closed."""
+    if open_shift_shared(register_id=shift.register_id) != shift.pk:
+        raise ShiftNotOpen("This shift is closed.")
+    return CashMovement.objects.create(
+        shift=shift, kind=kind, amount=amount, reason=reason, created_by=user
+    )

@@ -88,6 +88,10 @@ def store_create(
     raise IntegrityError(f"no free slug for {base!r} after {SLUG_ATTEMPTS} attempts")
 
 
+# A setting not given, where None is a value (no limit).
+UNSET = object()
+
+
 @transaction.atomic
 def store_update(
     *,
@@ -97,6 +101,8 @@ def store_update(
     prices_include_tax: bool | None = None,
     allow_negative_stock: bool | None = None,
     offline_oversell: bool | None = None,
+    blind_close: bool | None = None,
+    max_cash_difference: Decimal | object | None = UNSET,
     cashier_max_discount_percent: Decimal | None = None,
 ) -> Store:
     """Change a store's settings; its slug, schema, key and currency never change."""
@@ -107,9 +113,12 @@ def store_update(
         "prices_include_tax": prices_include_tax,
         "allow_negative_stock": allow_negative_stock,
         "offline_oversell": offline_oversell,
+        "blind_close": blind_close,
         "cashier_max_discount_percent": cashier_max_discount_percent,
     }
     changes = {field: value for field, value in changes.items() if value is not None}
+    if max_cash_difference is not UNSET:  # None is a value here: no limit
+        changes["max_cash_difference"] = max_cash_difference
     if "name" in changes and not changes["name"]:
         raise ValidationError({"name": ["A store needs a name."]})
     if "timezone" in changes:

@@ -93,6 +93,8 @@ def test_every_role_opens_a_shift(store_a, client_for, role):
         "totals_by_method": None,
         "late_sales_count": None,
         "late_sales_total": None,
+        "pay_ins": None,
+        "pay_outs": None,
     }
     detail = client_for(user, store_a.store).get(f"{SHIFTS}1/")
     assert detail.json() == response.json()
@@ -241,6 +243,8 @@ def test_closing_gives_the_z_report_to_the_cent(busy_shift, client_for):
         ],
         "late_sales_count": 0,
         "late_sales_total": "0.00",
+        "pay_ins": "0.00",
+        "pay_outs": "0.00",
     }
     assert manager.get(f"{SHIFTS}1/").json() == response.json()
 
@@ -284,6 +288,8 @@ def test_the_z_report_of_a_shift_without_sales(store_a, client_for):
         ],
         "late_sales_count": 0,
         "late_sales_total": "0.00",
+        "pay_ins": "0.00",
+        "pay_outs": "0.00",
     }
 
 

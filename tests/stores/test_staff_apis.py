@@ -83,6 +83,10 @@ def store_json(store: Store) -> dict:
         "prices_include_tax": store.prices_include_tax,
         "allow_negative_stock": store.allow_negative_stock,
         "offline_oversell": store.offline_oversell,
+        "blind_close": store.blind_close,
+        "max_cash_difference": None
+        if store.max_cash_difference is None
+        else f"{store.max_cash_difference:.2f}",
         "cashier_max_discount_percent": str(store.cashier_max_discount_percent),
         "is_active": store.is_active,
         "created_at": DateTimeField().to_representation(store.created_at),
@@ -642,6 +646,8 @@ def test_every_member_reads_the_store(
         "prices_include_tax": True,
         "allow_negative_stock": False,
         "offline_oversell": True,
+        "blind_close": False,
+        "max_cash_difference": None,
         "cashier_max_discount_percent": "0.00",
         "is_active": True,
         "created_at": DateTimeField().to_representation(store.created_at),

@@ -42,6 +42,15 @@ def quantize_money(value: Decimal, currency: str) -> Decimal:
     return value.quantize(_unit(currency), rounding=ROUND_HALF_UP)
 
 
+def round_to_step(value: Decimal, step: Decimal, currency: str) -> Decimal:
+    """Round to a multiple of `step` (cash rounding: 0.05 CHF, 1.00 SEK), half-up, in the
+    currency's places; a step of zero leaves the amount as it is."""
+    if step <= 0:
+        return quantize_money(value, currency)
+    steps = (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return quantize_money(steps * step, currency)
+
+
 def places_of(value: Decimal) -> int:
     """How many decimal places `value` is written with ("12.50" has 2, "1055" has 0)."""
     exponent = value.as_tuple().exponent

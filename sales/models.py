@@ -67,6 +67,7 @@ class Shift(models.Model):
     # Cash put into and taken out of the drawer other than by sales and refunds.
     pay_ins = MoneyColumn(null=True, blank=True)
     pay_outs = MoneyColumn(null=True, blank=True)
+    cash_rounding = MoneyColumn(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [
@@ -146,6 +147,9 @@ class Sale(models.Model):
     total = MoneyColumn()
     paid_total = MoneyColumn()
     change_due = MoneyColumn()
+    # The signed adjustment of the cash due to the store's cash step (the drawer's, not the
+    # sale's: `total`, tax and analytics stay exact).
+    cash_rounding = MoneyColumn(default=ZERO)
     refunded_total = MoneyColumn(default=ZERO)
     # The store's setting when the sale was made: refunds prorate from the sale as it was.
     prices_include_tax = models.BooleanField()

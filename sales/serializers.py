@@ -80,6 +80,7 @@ class ShiftSerializer(ModelSerializer):
             "late_sales_total",
             "pay_ins",
             "pay_outs",
+            "cash_rounding",
         )
         read_only_fields = fields
 
@@ -115,6 +116,7 @@ class ShiftReportSerializer(LeanSerializer):
     cash_refunds = MoneyField(allow_null=True)
     pay_ins = MoneyField()
     pay_outs = MoneyField()
+    cash_rounding = MoneyField(help_text="The cash step's adjustments, in `cash_sales`.")
     expected_cash = MoneyField(allow_null=True)
     counted_cash = MoneyField(allow_null=True)
     difference = MoneyField(allow_null=True)
@@ -215,6 +217,10 @@ class SaleSerializer(LeanSerializer):
     payments = SalePaymentSerializer(many=True, read_only=True)
     paid_total = MoneyField(read_only=True)
     change_due = MoneyField(read_only=True)
+    cash_rounding = MoneyField(
+        read_only=True,
+        help_text="The signed adjustment of the cash due to the store's cash step (0 without).",
+    )
     refunded_total = MoneyField(read_only=True)
     prices_include_tax = serializers.BooleanField(read_only=True)
     note = serializers.CharField(read_only=True)

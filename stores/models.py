@@ -98,6 +98,12 @@ class Store(TenantMixin):
             "sale is rejected and nothing of it written."
         ),
     )
+    cash_rounding = MoneyColumn(
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The smallest cash step where coins are gone (0.05 CHF, 1.00 SEK): the cash "
+        "due is rounded to it, half-up. 0: no rounding.",
+    )
     blind_close = models.BooleanField(
         default=False,
         help_text="A cashier counts the drawer before seeing what it should hold.",

@@ -185,6 +185,7 @@ STORE_SETTINGS = (
     "prices_include_tax",
     "allow_negative_stock",
     "offline_oversell",
+    "cash_rounding",
     "blind_close",
     "max_cash_difference",
     "cashier_max_discount_percent",
@@ -197,6 +198,12 @@ class CurrentStoreSerializer(serializers.ModelSerializer):
     is closed (blind, within a difference), and how much a cashier may take off a line."""
 
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_time_zone])
+    cash_rounding = MoneyField(
+        min_value=Decimal("0"),
+        required=False,
+        help_text="The smallest cash step (0.05 CHF, 1.00 SEK): cash due is rounded to it, "
+        "half-up; only the cash part of a split payment. 0: none.",
+    )
     max_cash_difference = MoneyField(
         min_value=Decimal("0"),
         required=False,
@@ -211,6 +218,7 @@ class CurrentStoreSerializer(serializers.ModelSerializer):
             *StoreSerializer.Meta.fields,
             "allow_negative_stock",
             "offline_oversell",
+            "cash_rounding",
             "blind_close",
             "max_cash_difference",
             "cashier_max_discount_percent",

@@ -20,7 +20,14 @@ from catalog.models import StockMovement
 from catalog.services import StockChange, prices_at, stock_apply, stock_check
 from core.derived import days_changed
 from core.exceptions import ValueOutOfRange
-from core.money import MONEY_MAX, ZERO, column_max, format_money, quantize_money
+from core.money import (
+    MONEY_MAX,
+    ZERO,
+    column_max,
+    format_money,
+    quantize_money,
+    round_to_step,
+)
 from customers.models import Customer
 from sales.exceptions import DiscountNotAllowed, PriceOverrideNotAllowed, ShiftNotOpen
 from sales.lock_objects import open_shift_shared, open_shift_shared_at
@@ -123,8 +130,21 @@ def _priced_lines(
     return priced
 
 
+def _cash_rounding(payments: Sequence[PaymentInput], total: Decimal, store: Store) -> Decimal:
+    """The signed adjustment of the cash due to the store's cash step: only what is paid in
+    cash is rounded (the rest of a split payment is paid exactly), half-up."""
+    if store.cash_rounding <= 0 or not any(p.method == PaymentMethod.CASH for p in payments):
+        return ZERO
+    not_cash = sum((p.amount for p in payments if p.method != PaymentMethod.CASH), ZERO)
+    cash_due = total - not_cash
+    if cash_due <= 0:
+        return ZERO
+    return round_to_step(cash_due, store.cash_rounding, store.currency) - cash_due
+
+
 def _check_payments(payments: Sequence[PaymentInput], total: Decimal, currency: str) -> Decimal:
-    """The change due; only cash may exceed the total."""
+    """The change due on `total` (the amount due, cash rounding included); only cash may
+    exceed it."""
     paid = sum((payment.amount for payment in payments), ZERO)
     not_cash = sum(
         (payment.amount for payment in payments if payment.method != PaymentMethod.CASH), ZERO
@@ -255,8 +275,9 @@ def sale_checkout(
         total = sum((line.total for line in priced), ZERO)
         if not store.prices_include_tax:
             total += tax_total
-        change_due = _check_payments(payments, total, store.currency)
-        if max(subtotal, total + change_due) > MONEY_MAX:
+        rounding = _cash_rounding(payments, total, store)
+        change_due = _check_payments(payments, total + rounding, store.currency)
+        if max(subtotal, total + rounding + change_due) > MONEY_MAX:
             raise ValidationError({"lines": [f"A sale's amounts stay below {MONEY_MAX}."]})
         created_at = now() if offline is None else offline.occurred_at
 
@@ -287,8 +308,9 @@ def sale_checkout(
             discount_total=discount_total,
             tax_total=tax_total,
             total=total,
-            paid_total=total + change_due,
+            paid_total=total + rounding + change_due,
             change_due=change_due,
+            cash_rounding=rounding,
             prices_include_tax=store.prices_include_tax,
             note=note,
             created_at=created_at,

@@ -21,6 +21,7 @@ REPORT_FIELDS = (
     "cash_refunds",
     "pay_ins",
     "pay_outs",
+    "cash_rounding",
     "expected_cash",
     "counted_cash",
     "difference",
@@ -54,6 +55,7 @@ def shift_figures(shift: Shift) -> dict:
         change=Sum("change_due", default=ZERO),
         late_count=Count("id", filter=Q(late=True)),
         late_total=Sum("total", filter=Q(late=True), default=ZERO),
+        rounding=Sum("cash_rounding", default=ZERO),
     )
     taken = dict(
         SalePayment.objects.filter(sale__shift=shift)
@@ -75,6 +77,8 @@ def shift_figures(shift: Shift) -> dict:
         "sales_count": sales["count"],
         "cash_sales": cash_sales,
         "cash_refunds": cash_refunds,
+        # the cash step's adjustments, already in the cash taken
+        "cash_rounding": sales["rounding"],
         "pay_ins": drawer["pay_ins"],
         "pay_outs": drawer["pay_outs"],
         "expected_cash": shift.opening_cash

@@ -101,6 +101,7 @@ def store_update(
     prices_include_tax: bool | None = None,
     allow_negative_stock: bool | None = None,
     offline_oversell: bool | None = None,
+    cash_rounding: Decimal | None = None,
     blind_close: bool | None = None,
     max_cash_difference: Decimal | object | None = UNSET,
     cashier_max_discount_percent: Decimal | None = None,
@@ -113,6 +114,7 @@ def store_update(
         "prices_include_tax": prices_include_tax,
         "allow_negative_stock": allow_negative_stock,
         "offline_oversell": offline_oversell,
+        "cash_rounding": cash_rounding,
         "blind_close": blind_close,
         "cashier_max_discount_percent": cashier_max_discount_percent,
     }

@@ -205,6 +205,7 @@ def test_a_full_checkout_answers_the_contract_shape(shop, client_for):
         "payments": [{"method": "cash", "amount": "20.00"}, {"method": "card", "amount": "5.00"}],
         "paid_total": "25.00",
         "change_due": "2.27",
+        "cash_rounding": "0.00",
         "refunded_total": "0.00",
         "prices_include_tax": True,
         "note": "Thank you",

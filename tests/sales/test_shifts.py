@@ -95,6 +95,7 @@ def test_every_role_opens_a_shift(store_a, client_for, role):
         "late_sales_total": None,
         "pay_ins": None,
         "pay_outs": None,
+        "cash_rounding": None,
     }
     detail = client_for(user, store_a.store).get(f"{SHIFTS}1/")
     assert detail.json() == response.json()
@@ -245,6 +246,7 @@ def test_closing_gives_the_z_report_to_the_cent(busy_shift, client_for):
         "late_sales_total": "0.00",
         "pay_ins": "0.00",
         "pay_outs": "0.00",
+        "cash_rounding": "0.00",
     }
     assert manager.get(f"{SHIFTS}1/").json() == response.json()
 
@@ -290,6 +292,7 @@ def test_the_z_report_of_a_shift_without_sales(store_a, client_for):
         "late_sales_total": "0.00",
         "pay_ins": "0.00",
         "pay_outs": "0.00",
+        "cash_rounding": "0.00",
     }
 
 

@@ -83,6 +83,7 @@ def store_json(store: Store) -> dict:
         "prices_include_tax": store.prices_include_tax,
         "allow_negative_stock": store.allow_negative_stock,
         "offline_oversell": store.offline_oversell,
+        "cash_rounding": f"{store.cash_rounding:.2f}",
         "blind_close": store.blind_close,
         "max_cash_difference": None
         if store.max_cash_difference is None
@@ -646,6 +647,7 @@ def test_every_member_reads_the_store(
         "prices_include_tax": True,
         "allow_negative_stock": False,
         "offline_oversell": True,
+        "cash_rounding": "0.00",
         "blind_close": False,
         "max_cash_difference": None,
         "cashier_max_discount_percent": "0.00",

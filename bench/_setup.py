@@ -2,6 +2,8 @@
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BENCH_BROKER = "redis://127.0.0.1:6379/13"
@@ -23,3 +25,18 @@ def setup_django() -> None:
 
     django.setup()
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """The statements the default connection runs in the block (every one, logged or not)."""
+    from django.db import connection  # noqa: PLC0415
+
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield statements

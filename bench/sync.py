@@ -22,14 +22,12 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from _setup import setup_django
+from _setup import counted, setup_django
 
 setup_django()
 
 from django.conf import settings  # noqa: E402
-from django.core.signals import request_started  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.utils.timezone import now  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 from rest_framework.fields import DateTimeField  # noqa: E402
@@ -115,17 +113,17 @@ def measure_http(store: Store, token: str, count: int, batch: int) -> tuple[floa
 
 
 def statements_per_synced_sale(api: APIClient, count: int) -> float:
-    with CaptureQueriesContext(connection) as queries:
+    with counted() as queries:
         response = api.post(
             "/api/sales/sync/", {"register": 1, "sales": offline_sales(count, 0)}, format="json"
         )
     assert response.status_code == 200, response.content
-    return len(queries.captured_queries) / count
+    return len(queries) / count
 
 
 def poll(api: APIClient, polls: int) -> tuple[int, float]:
     cursor = api.get("/api/catalog/changes/", {"limit": 1000}).json()["cursor"]
-    with CaptureQueriesContext(connection) as queries:
+    with counted() as queries:
         api.get("/api/catalog/changes/", {"since": cursor})
     timings = []
     for _ in range(polls):
@@ -133,7 +131,7 @@ def poll(api: APIClient, polls: int) -> tuple[int, float]:
         response = api.get("/api/catalog/changes/", {"since": cursor})
         timings.append(time.perf_counter() - started)
         assert response.status_code == 200
-    return len(queries.captured_queries), statistics.median(timings) * 1000
+    return len(queries), statistics.median(timings) * 1000
 
 
 def main() -> None:
@@ -166,7 +164,6 @@ def main() -> None:
             f"(floor: at most {RATIO_FLOOR}) {'OK' if ratio <= RATIO_FLOOR else 'ABOVE'}"
         )
 
-        request_started.disconnect(reset_queries)  # count every statement of a request
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_TENANT_KEY=store.tenant_key)
         small, large = statements_per_synced_sale(api, 10), statements_per_synced_sale(api, 100)

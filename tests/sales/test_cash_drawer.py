@@ -4,12 +4,20 @@ with a largest difference a cashier may close with."""
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from sales.models import CashMovement, Shift
 from stores.models import Store
-from tests.sales.test_shifts import SHIFTS, busy_shift, open_shift, stored_shift  # noqa: F401
+from tests.sales.test_shifts import (  # noqa: F401 - busy_shift: a fixture
+    SHIFTS,
+    busy_shift,
+    checkout,
+    open_shift,
+    stored_shift,
+)
 
 MOVEMENTS = f"{SHIFTS}1/cash-movements/"
 REPORT = f"{SHIFTS}1/report/"
@@ -212,3 +220,21 @@ def test_the_store_owner_sets_the_drawer_settings(busy_shift, client_for):  # no
     assert unset.json()["max_cash_difference"] is None
     assert bad.status_code == 400
     assert "max_cash_difference" in bad.json()
+
+
+def test_the_x_report_costs_the_same_statements_for_a_few_sales_and_for_many(
+    busy_shift,  # noqa: F811
+    client_for,
+):
+    manager = client_for(busy_shift.manager, busy_shift.store)
+    with CaptureQueriesContext(connection) as few:
+        manager.get(REPORT)
+    cashier = client_for(busy_shift.cashier, busy_shift.store)
+    for _ in range(20):
+        checkout(cashier, [{"product": 1, "quantity": "0.1"}], [{"method": "cash", "amount": "1"}])
+        pay(cashier, "pay_in", "1.00")
+    with CaptureQueriesContext(connection) as many:
+        report = manager.get(REPORT).json()
+
+    assert report["sales_count"] == 22
+    assert len(few.captured_queries) == len(many.captured_queries)

@@ -60,3 +60,4 @@ bench: install
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/operations.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/shift_report.py

@@ -1,12 +1,16 @@
 """Cash rounding where coins are gone: the cash due rounded to the store's step, half-up; the
 sale records the signed adjustment; total, tax and analytics stay exact; the Z report totals it."""
 
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils.timezone import now
 from django_tenants.utils import schema_context
+from rest_framework.fields import DateTimeField
 
-from sales.models import Sale
+from sales.models import Sale, Shift
 from stores.models import Store
 from tests.sales.test_shifts import SHIFTS, add_product, checkout, open_shift
 
@@ -139,3 +143,84 @@ def test_the_owner_sets_the_step_in_the_currencys_places(store_a, client_for):
     assert set_step.status_code == 200, set_step.content
     assert set_step.json()["cash_rounding"] == "0.05"
     assert (bad.status_code, negative.status_code) == (400, 400)
+
+
+# The till's whole day in a 0-, 2- and 3-place currency: opening cash, a cash sale with change,
+# a pay-in and a pay-out, a cash refund, an offline sale made before the shift opened (late),
+# each cash sale rounded to the store's step. Every figure by hand, to the unit.
+DAYS = {
+    "JPY": {
+        "step": "10", "opening": "10000", "price": "1234", "paid": "2000", "due": "1230",
+        "pay_in": "5000", "pay_out": "300",
+        "change": "770", "rounding": "-4", "cash_sales": "2460", "cash_refunds": "1234",
+        "expected": "15926", "rounding_total": "-8",
+    },
+    "EUR": {
+        "step": "0.05", "opening": "100.00", "price": "12.34", "paid": "20.00", "due": "12.35",
+        "pay_in": "50.00", "pay_out": "3.00",
+        "change": "7.65", "rounding": "0.01", "cash_sales": "24.70", "cash_refunds": "12.34",
+        "expected": "159.36", "rounding_total": "0.02",
+    },
+    "KWD": {
+        "step": "0.005", "opening": "10.000", "price": "1.234", "paid": "2.000", "due": "1.235",
+        "pay_in": "5.000", "pay_out": "0.300",
+        "change": "0.765", "rounding": "0.001", "cash_sales": "2.470", "cash_refunds": "1.234",
+        "expected": "15.936", "rounding_total": "0.002",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("currency", sorted(DAYS))
+def test_the_x_and_z_reports_of_a_whole_day_to_the_unit(store_a, client_for, currency):
+    day = DAYS[currency]
+    Store.objects.filter(pk=store_a.store.pk).update(created_at=now() - timedelta(days=1))
+    rounding_store(store_a, currency=currency, step=day["step"], price=day["price"])
+    owner = client_for(store_a.owner, store_a.store)
+    cashier = client_for(store_a.cashier, store_a.store)
+    open_shift(cashier, opening_cash=day["opening"])
+    with schema_context(store_a.store.schema_name):
+        Shift.objects.filter(pk=1).update(opened_at=now() - timedelta(hours=1))
+
+    sale = checkout(cashier, one(1), cash(day["paid"])).json()
+    paid_in = cashier.post(
+        f"{SHIFTS}1/cash-movements/", {"kind": "pay_in", "amount": day["pay_in"], "reason": "Float"}
+    )
+    paid_out = cashier.post(
+        f"{SHIFTS}1/cash-movements/", {"kind": "pay_out", "amount": day["pay_out"], "reason": "Ice"}
+    )
+    refund = owner.post(
+        "/api/sales/1/refund/",
+        {"lines": [{"line": 1, "quantity": "1"}], "method": "cash", "restock": True},
+        format="json",
+    )
+    late = cashier.post(
+        "/api/sales/sync/",
+        {
+            "register": 1,
+            "sales": [
+                {
+                    "client_id": str(uuid.uuid4()),
+                    "occurred_at": DateTimeField().to_representation(now() - timedelta(hours=2)),
+                    "lines": one(1),
+                    "payments": cash(day["due"]),
+                }
+            ],
+        },
+        format="json",
+    ).json()["results"][0]
+
+    assert (sale["cash_rounding"], sale["change_due"]) == (day["rounding"], day["change"])
+    assert (paid_in.status_code, paid_out.status_code, refund.status_code) == (201, 201, 201)
+    assert refund.json()["total"] == day["price"]  # refunds pay back the exact amount
+    assert late["status"] == "applied"
+    x_report = owner.get(f"{SHIFTS}1/report/").json()
+    closed = owner.post(f"{SHIFTS}1/close/", {"counted_cash": day["expected"]}).json()
+    for figures in (x_report, closed):
+        assert figures["sales_count"] == 2
+        assert figures["cash_sales"] == day["cash_sales"]
+        assert figures["cash_refunds"] == day["cash_refunds"]
+        assert (figures["pay_ins"], figures["pay_outs"]) == (day["pay_in"], day["pay_out"])
+        assert figures["cash_rounding"] == day["rounding_total"]
+        assert (figures["late_sales_count"], figures["late_sales_total"]) == (1, day["price"])
+        assert figures["expected_cash"] == day["expected"]
+    assert Decimal(closed["difference"]) == 0

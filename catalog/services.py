@@ -227,16 +227,13 @@ def category_delete(*, category: Category) -> None:
     pk = category.pk
     try:
         with transaction.atomic():
+            (version,) = versions_take()  # the counter before the row, as every catalog write
             category.delete()
-            _deleted(kind=CatalogDeletion.Kind.CATEGORY, object_id=pk)
+            CatalogDeletion.objects.create(
+                kind=CatalogDeletion.Kind.CATEGORY, object_id=pk, version=version
+            )
     except ProtectedError as error:
         raise CategoryInUse from error
-
-
-def _deleted(*, kind: str, object_id: int) -> None:
-    """Record a deletion for the tills' copies of the catalog."""
-    (version,) = versions_take()
-    CatalogDeletion.objects.create(kind=kind, object_id=object_id, version=version)
 
 
 @transaction.atomic
@@ -254,6 +251,11 @@ def product_create(**fields: Any) -> Product:
 def product_update(*, product: Product, **fields: Any) -> Product:
     fields.pop("stock", None)  # stock changes only through stock_apply
     repriced = "price" in fields and fields["price"] != product.price
+    if repriced and product.price_changed_at is None:
+        # A product from before price history: its price until now, from its creation on.
+        PriceChange.objects.create(
+            product=product, price=product.price, changed_at=product.created_at
+        )
     for field, value in fields.items():
         setattr(product, field, value)
     product.full_clean(exclude=["stock"])
@@ -282,8 +284,11 @@ def product_delete(*, product: Product) -> bool:
         pk = product.pk
         try:
             with transaction.atomic():
+                (version,) = versions_take()  # the counter before the row, as every write
                 product.delete()
-                _deleted(kind=CatalogDeletion.Kind.PRODUCT, object_id=pk)
+                CatalogDeletion.objects.create(
+                    kind=CatalogDeletion.Kind.PRODUCT, object_id=pk, version=version
+                )
         except ProtectedError:
             pass  # something else refers to it: it stays, deactivated, like one with history
         else:

@@ -20,7 +20,7 @@ from customers.models import Customer
 from sales import selectors, services
 from sales.filters import SaleFilter, ShiftFilter
 from sales.idempotency import idempotent
-from sales.lock_objects import client_id_claim
+from sales.lock_objects import client_id_claim, wal_flush
 from sales.models import Register, Sale, SaleConflict, Shift
 from sales.serializers import (
     CashMovementInputSerializer,
@@ -267,6 +267,9 @@ class SaleViewSet(
             if data["client_id"] is not None:
                 first = client_id_claim(client_id=data["client_id"])
                 if first is not None:  # made already, online or synced: the first sale
+                    # A sync may have committed it without waiting for the disk: this
+                    # transaction gets an id, so its commit flushes the log past that sale.
+                    wal_flush()
                     body = SaleSerializer(selectors.sale_list().get(pk=first[0])).data
                     claim.complete(status=status.HTTP_201_CREATED, body=body)
                     return Response(

@@ -88,9 +88,10 @@ def client_id_claim(*, client_id: UUID, durable: bool = True) -> tuple[int, int]
 
 
 def wal_flush() -> None:
-    """Make every transaction this connection committed without waiting for the disk durable:
-    a transaction that commits with an id of its own, waiting for the disk, flushes the log up
-    to its commit, and so every commit before it."""
+    """Make every transaction committed so far without waiting for the disk durable, on any
+    connection: a transaction with an id of its own that commits waiting for the disk flushes
+    the log up to its commit, and so past every commit before it. Inside a transaction, it is
+    that transaction which gets the id and flushes at its commit."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_xact_id()")
 

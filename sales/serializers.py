@@ -111,18 +111,21 @@ class ShiftReportSerializer(LeanSerializer):
     shift = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Shift.Status.choices)
     opening_cash = MoneyField()
-    sales_count = serializers.IntegerField()
+    sales_count = serializers.IntegerField(allow_null=True)
     cash_sales = MoneyField(allow_null=True)
     cash_refunds = MoneyField(allow_null=True)
-    pay_ins = MoneyField()
-    pay_outs = MoneyField()
-    cash_rounding = MoneyField(help_text="The cash step's adjustments, in `cash_sales`.")
+    # null for shifts closed before these figures were kept
+    pay_ins = MoneyField(allow_null=True)
+    pay_outs = MoneyField(allow_null=True)
+    cash_rounding = MoneyField(
+        allow_null=True, help_text="The cash step's adjustments, in `cash_sales`."
+    )
     expected_cash = MoneyField(allow_null=True)
     counted_cash = MoneyField(allow_null=True)
     difference = MoneyField(allow_null=True)
     totals_by_method = MethodAmountSerializer(many=True, allow_null=True)
-    late_sales_count = serializers.IntegerField()
-    late_sales_total = MoneyField()
+    late_sales_count = serializers.IntegerField(allow_null=True)
+    late_sales_total = MoneyField(allow_null=True)
 
 
 # --- Sales ----------------------------------------------------------------------------------

@@ -91,11 +91,12 @@ class Store(TenantMixin):
         default=False, help_text="Let sales and adjustments take stock below zero."
     )
     offline_oversell = models.BooleanField(
-        default=True,
+        default=False,
         help_text=(
             "Accept an offline sale whose stock ran out before it was synced (the goods have "
-            "left the shop): stock goes below zero and the conflict is recorded. Off: such a "
-            "sale is rejected and nothing of it written."
+            "left the shop) even though online sales may not take stock below zero: stock goes "
+            "below zero and the conflict is recorded. Off (and negative stock not allowed): "
+            "such a sale is rejected and nothing of it written."
         ),
     )
     cash_rounding = MoneyColumn(

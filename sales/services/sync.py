@@ -212,9 +212,10 @@ def sales_sync(
             continue
         seen[item.client_id] = index
         results[index] = _apply(sale=item, register_id=register_id, user=user, role=role)
-    if pending:
-        # Every sale of the batch committed without waiting for the disk; this waits once for
-        # all of them, before the till is told anything was applied. A crash before it loses
-        # only sales no one was told of, and the till sends them again.
+    if any(result.sale is not None for result in results):
+        # The batch's sales committed without waiting for the disk, and a duplicate may be a
+        # sale an earlier try committed so and never flushed (its worker killed): this waits
+        # once for all of them, before the till is told any sale is kept. A crash before it
+        # loses only sales no one was told of, and the till sends them again.
         wal_flush()
     return results  # type: ignore[return-value]

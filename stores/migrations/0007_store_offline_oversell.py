@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='store',
             name='offline_oversell',
-            field=models.BooleanField(default=True, help_text='Accept an offline sale whose stock ran out before it was synced (the goods have left the shop): stock goes below zero and the conflict is recorded. Off: such a sale is rejected and nothing of it written.'),
+            field=models.BooleanField(default=False, help_text='Accept an offline sale whose stock ran out before it was synced (the goods have left the shop) even though online sales may not take stock below zero: stock goes below zero and the conflict is recorded. Off (and negative stock not allowed): such a sale is rejected and nothing of it written.'),
         ),
     ]

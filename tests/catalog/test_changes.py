@@ -15,6 +15,7 @@ from catalog.models import Category, Product
 from catalog.services import (
     category_create,
     category_delete,
+    prices_at,
     product_create,
     product_delete,
     product_update,
@@ -275,3 +276,25 @@ def test_changes_committed_between_the_pages_queries_are_not_skipped():
         == catalog_now(staffed.store)["products"]
         == {kept.pk: ("Kept", "2.00", True)}
     )
+
+
+def test_rows_without_a_change_number_page_without_a_gap(store_a, client_for):
+    """Rows written without a number (0, as from before numbers): pages never cut a number."""
+    with tenant_context(store_a.store):
+        for number in range(5):
+            Product.objects.create(name=f"Old {number}", price=Decimal("1.00"))
+        product_create(name="New", price=Decimal("1.00"))
+
+    pages, _ = follow(client_for(store_a.cashier, store_a.store), limit=2)
+
+    names = [product["name"] for page in pages for product in page["products"]]
+    assert sorted(names) == sorted([f"Old {number}" for number in range(5)] + ["New"])
+    assert len(names) == len(set(names))
+
+
+def test_the_price_before_the_first_recorded_change_is_kept(store_a):
+    with tenant_context(store_a.store):
+        product = Product.objects.create(name="Old", price=Decimal("2.00"))  # no history
+        product_update(product=product, price=Decimal("3.00"))
+        then = prices_at(products=[product], moment=product.created_at)
+    assert then == {product.pk: Decimal("2.00")}

@@ -214,6 +214,7 @@ def test_a_sale_synced_first_is_answered_to_a_later_online_post(till, client_for
 
 
 def test_stock_that_ran_out_is_still_taken_and_the_conflict_recorded(till, client_for):
+    Store.objects.filter(pk=till.store.pk).update(offline_oversell=True)
     client = client_for(till.cashier, till.store)
 
     result = sync(client, [offline_sale(product=2, quantity="3")]).json()["results"][0]
@@ -231,10 +232,17 @@ def test_stock_that_ran_out_is_still_taken_and_the_conflict_recorded(till, clien
     assert client.get(CONFLICTS).status_code == 403  # a cashier does not list them
 
 
-def test_a_store_that_forbids_overselling_offline_rejects_the_sale_and_writes_nothing(
-    till, client_for
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},  # the default: no negative stock, online or offline
+        {"allow_negative_stock": False, "offline_oversell": False},
+    ],
+)
+def test_a_store_that_forbids_negative_stock_rejects_the_sale_and_writes_nothing(
+    till, client_for, settings
 ):
-    Store.objects.filter(pk=till.store.pk).update(offline_oversell=False)
+    Store.objects.filter(pk=till.store.pk).update(**settings)
     client = client_for(till.cashier, till.store)
     before = snapshot(till)
 
@@ -502,3 +510,14 @@ def test_a_sale_applied_before_is_a_duplicate_even_when_resent_broken_or_misdate
         ("duplicate", first["sale"], first["number"])
     ] * 2
     assert snapshot(till) == before
+
+
+def test_a_store_that_allows_negative_stock_takes_it_offline_with_the_conflict(till, client_for):
+    Store.objects.filter(pk=till.store.pk).update(allow_negative_stock=True)
+
+    result = sync(
+        client_for(till.cashier, till.store), [offline_sale(product=2, quantity="2")]
+    ).json()["results"][0]
+
+    assert result["status"] == "applied_with_conflict"
+    assert stock_of(till)[2] == Decimal("-1.000")

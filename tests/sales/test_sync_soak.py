@@ -117,7 +117,9 @@ def test_five_tills_resending_shuffled_batches_on_two_connections_with_a_worker_
     redis_url: str,
 ):
     staffed = make_store("tenant_test_alpha", name="Soak Shop")
-    Store.objects.filter(pk=staffed.store.pk).update(created_at=now() - timedelta(days=2))
+    Store.objects.filter(pk=staffed.store.pk).update(
+        created_at=now() - timedelta(days=2), offline_oversell=True
+    )
     with tenant_context(staffed.store):
         registers = [staffed.register.pk]
         registers += [Register.objects.create(name=f"Till {n}").pk for n in range(2, TILLS + 1)]

@@ -646,7 +646,7 @@ def test_every_member_reads_the_store(
         "timezone": "Europe/Berlin",
         "prices_include_tax": True,
         "allow_negative_stock": False,
-        "offline_oversell": True,
+        "offline_oversell": False,
         "cash_rounding": "0.00",
         "blind_close": False,
         "max_cash_difference": None,
@@ -672,7 +672,7 @@ def test_the_owner_changes_the_store(store_a: StoreWithStaff, client_for: Client
             "timezone": "Asia/Vladivostok",
             "prices_include_tax": False,
             "allow_negative_stock": True,
-            "offline_oversell": False,
+            "offline_oversell": True,
             "cashier_max_discount_percent": "12.5",
         },
     )
@@ -684,7 +684,7 @@ def test_the_owner_changes_the_store(store_a: StoreWithStaff, client_for: Client
         "timezone": "Asia/Vladivostok",
         "prices_include_tax": False,
         "allow_negative_stock": True,
-        "offline_oversell": False,
+        "offline_oversell": True,
         "cashier_max_discount_percent": "12.50",
     }
     assert response.status_code == 200, response.content

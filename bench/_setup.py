@@ -40,3 +40,11 @@ def counted() -> Iterator[list[str]]:
 
     with connection.execute_wrapper(count):
         yield statements
+
+
+def drop_queued_tasks() -> None:
+    """Drop the tasks a benchmark queued (analytics refreshes): no worker is meant to run them."""
+    from core.celery import app  # noqa: PLC0415
+
+    with app.connection_for_write() as broker:
+        broker.default_channel.queue_purge("celery")

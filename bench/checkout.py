@@ -18,7 +18,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import setup_django
+from _setup import drop_queued_tasks, setup_django
 
 setup_django()
 
@@ -30,7 +30,6 @@ from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from core.celery import app as celery_app  # noqa: E402
 from onboarding.services import store_signup  # noqa: E402
 from ops.serving import database_url, gunicorn  # noqa: E402
 from sales.services import shift_open  # noqa: E402
@@ -185,8 +184,7 @@ def main() -> None:
 
 def _drop_queued_tasks() -> None:
     """The analytics refreshes the run queued are for a store that is gone now."""
-    with celery_app.connection_for_write() as broker:
-        broker.default_channel.queue_purge("celery")
+    drop_queued_tasks()
 
 
 def _ms(latencies: list[float], fraction: float) -> str:

@@ -21,7 +21,7 @@ import threading
 import time
 from decimal import Decimal
 
-from _setup import setup_django
+from _setup import drop_queued_tasks, setup_django
 
 setup_django()
 
@@ -34,7 +34,6 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.models import Product  # noqa: E402
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from core.celery import app as celery_app  # noqa: E402
 from onboarding.services import store_signup  # noqa: E402
 from ops import citus  # noqa: E402
 from ops.serving import database_url, gunicorn  # noqa: E402
@@ -162,8 +161,7 @@ def main() -> None:
     finally:
         store.delete(force_drop=True)
         owner.delete()
-        with celery_app.connection_for_write() as broker:
-            broker.default_channel.queue_purge("celery")
+        drop_queued_tasks()
 
     lost = [pk for pk in load.answered if pk not in kept]
     renumbered = [pk for pk, number in load.answered.items() if pk in kept and kept[pk] != number]

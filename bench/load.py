@@ -22,7 +22,7 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import setup_django
+from _setup import drop_queued_tasks, setup_django
 
 setup_django()
 
@@ -33,7 +33,6 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.models import Product  # noqa: E402
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from core.celery import app as celery_app  # noqa: E402
 from customers.services import customer_create  # noqa: E402
 from onboarding.services import store_signup  # noqa: E402
 from ops.serving import database_url, gunicorn  # noqa: E402
@@ -197,8 +196,7 @@ def main() -> None:
         for entry in stores:
             entry["store"].delete(force_drop=True)
         owner.delete()
-        with celery_app.connection_for_write() as broker:
-            broker.default_channel.queue_purge("celery")
+        drop_queued_tasks()
 
     total = sum(len(values) for values in latencies.values())
     everything = [value for values in latencies.values() for value in values]

@@ -30,7 +30,7 @@ from collections import defaultdict
 from contextlib import ExitStack
 from decimal import Decimal
 
-from _setup import setup_django
+from _setup import drop_queued_tasks, setup_django
 
 setup_django()
 
@@ -42,7 +42,6 @@ from load import Till, check_invariants, percentile  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from core.celery import app as celery_app  # noqa: E402
 from customers.services import customer_create  # noqa: E402
 from ops.serving import database_url, gunicorn, pgbouncer  # noqa: E402
 from sales.models import Register  # noqa: E402
@@ -289,8 +288,7 @@ def main() -> None:
                 entry["store"].delete(force_drop=True)
             owner.delete()
         connection.close()
-        with celery_app.connection_for_write() as broker:
-            broker.default_channel.queue_purge("celery")
+        drop_queued_tasks()
     if errors or problems:
         sys.exit(1)
 

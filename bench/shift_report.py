@@ -13,7 +13,7 @@ import statistics
 import time
 from decimal import Decimal
 
-from _setup import counted, setup_django
+from _setup import counted, drop_queued_tasks, setup_django
 
 setup_django()
 
@@ -23,7 +23,6 @@ from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from core.celery import app as celery_app  # noqa: E402
 from onboarding.services import store_signup  # noqa: E402
 from sales.services import (  # noqa: E402
     LineInput,
@@ -123,8 +122,7 @@ def main() -> None:
         connection.set_schema_to_public()
         store.delete(force_drop=True)
         owner.delete()
-        with celery_app.connection_for_write() as broker:
-            broker.default_channel.queue_purge("celery")
+        drop_queued_tasks()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from _setup import counted, setup_django
+from _setup import counted, drop_queued_tasks, setup_django
 
 setup_django()
 
@@ -35,7 +35,6 @@ from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from catalog.services import product_create, stock_adjust  # noqa: E402
-from core.celery import app as celery_app  # noqa: E402
 from onboarding.services import store_signup  # noqa: E402
 from ops.serving import database_url, gunicorn  # noqa: E402
 from sales.models import Shift  # noqa: E402
@@ -191,8 +190,7 @@ def main() -> None:
         connection.set_schema_to_public()
         store.delete(force_drop=True)
         owner.delete()
-        with celery_app.connection_for_write() as broker:
-            broker.default_channel.queue_purge("celery")
+        drop_queued_tasks()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,27 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 REPLAYED = "Idempotent-Replayed"
 
 
+def line_inputs(lines: list[dict]) -> list[services.LineInput]:
+    """A checkout's lines, as CheckoutLineSerializer validated them."""
+    return [
+        services.LineInput(
+            product_id=line["product"],
+            quantity=line["quantity"],
+            discount=line["discount"],
+            unit_price=line.get("unit_price"),
+        )
+        for line in lines
+    ]
+
+
+def payment_inputs(payments: list[dict]) -> list[services.PaymentInput]:
+    """A checkout's payments, as PaymentSerializer validated them."""
+    return [
+        services.PaymentInput(method=payment["method"], amount=payment["amount"])
+        for payment in payments
+    ]
+
+
 @extend_schema_view(
     list=extend_schema(summary="List the store's registers"),
     create=extend_schema(summary="Add a register"),
@@ -280,19 +301,8 @@ class SaleViewSet(
                 role=store_membership(request).role,
                 register_id=data["register"],
                 customer_id=data["customer"],
-                lines=[
-                    services.LineInput(
-                        product_id=line["product"],
-                        quantity=line["quantity"],
-                        discount=line["discount"],
-                        unit_price=line.get("unit_price"),
-                    )
-                    for line in data["lines"]
-                ],
-                payments=[
-                    services.PaymentInput(method=payment["method"], amount=payment["amount"])
-                    for payment in data["payments"]
-                ],
+                lines=line_inputs(data["lines"]),
+                payments=payment_inputs(data["payments"]),
                 note=data["note"],
                 client_id=data["client_id"],
             )
@@ -389,19 +399,8 @@ def _sync_item(raw: object) -> services.SyncSale | services.SyncResult:
         offline_number=data["offline_number"],
         customer_id=data["customer"],
         note=data["note"],
-        lines=[
-            services.LineInput(
-                product_id=line["product"],
-                quantity=line["quantity"],
-                discount=line["discount"],
-                unit_price=line.get("unit_price"),
-            )
-            for line in data["lines"]
-        ],
-        payments=[
-            services.PaymentInput(method=payment["method"], amount=payment["amount"])
-            for payment in data["payments"]
-        ],
+        lines=line_inputs(data["lines"]),
+        payments=payment_inputs(data["payments"]),
     )
 
 

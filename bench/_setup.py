@@ -48,3 +48,13 @@ def drop_queued_tasks() -> None:
 
     with app.connection_for_write() as broker:
         broker.default_channel.queue_purge("celery")
+
+
+def remove(store: object, owner: object) -> None:
+    """A benchmark's store and its owner, and the tasks it queued: gone."""
+    from django.db import connection  # noqa: PLC0415
+
+    connection.set_schema_to_public()
+    store.delete(force_drop=True)
+    owner.delete()
+    drop_queued_tasks()

@@ -13,7 +13,7 @@ import statistics
 import time
 from decimal import Decimal
 
-from _setup import counted, drop_queued_tasks, setup_django
+from _setup import counted, remove, setup_django
 
 setup_django()
 
@@ -119,10 +119,7 @@ def main() -> None:
             f"{len(queries)} statements; expected cash {report['expected_cash']}"
         )
     finally:
-        connection.set_schema_to_public()
-        store.delete(force_drop=True)
-        owner.delete()
-        drop_queued_tasks()
+        remove(store, owner)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from _setup import counted, drop_queued_tasks, setup_django
+from _setup import counted, remove, setup_django
 
 setup_django()
 
@@ -187,10 +187,7 @@ def main() -> None:
             f"{'OK' if max(few_ms, many_ms) < POLL_FLOOR_MS else 'ABOVE'}"
         )
     finally:
-        connection.set_schema_to_public()
-        store.delete(force_drop=True)
-        owner.delete()
-        drop_queued_tasks()
+        remove(store, owner)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,13 @@ ON_CITUS = os.environ.get("KASSA_TESTS_ON_CITUS") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of a Citus cluster run only on one (`python -m tests.on_citus`)."""
-    if ON_CITUS:
-        return
-    needs_citus = [item for item in items if item.get_closest_marker("citus")]
-    if needs_citus:
-        config.hook.pytest_deselected(items=needs_citus)
-        items[:] = [item for item in items if not item.get_closest_marker("citus")]
+    """Tests of a Citus cluster run only on one (`python -m tests.on_citus`), and tests of
+    what happens without one only elsewhere."""
+    elsewhere = "not_citus" if ON_CITUS else "citus"
+    left_out = [item for item in items if item.get_closest_marker(elsewhere)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker(elsewhere)]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from django_tenants.utils import tenant_context
 
 from ops import citus
 from sales.models import Register
-from tests.conftest import ON_CITUS, STORE_SCHEMAS, make_store
+from tests.conftest import STORE_SCHEMAS, make_store
 
 
 def move_store(*args: str) -> str:
@@ -19,7 +19,7 @@ def move_store(*args: str) -> str:
 
 
 @pytest.mark.django_db
-@pytest.mark.skipif(ON_CITUS, reason="on a Citus cluster the command works: the tests below")
+@pytest.mark.not_citus  # on a cluster the command works: the tests below
 def test_without_citus_it_refuses() -> None:
     with pytest.raises(CommandError, match="not a Citus coordinator"):
         move_store("any-store", "--to", "127.0.0.1:5432")

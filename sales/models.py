@@ -62,7 +62,9 @@ class Shift(models.Model):
     totals_by_method = models.JSONField(null=True, blank=True)
     # Offline sales that came in while this shift was open but were made before it (or in a
     # shift that had closed): counted in this drawer, shown apart, never in a closed report.
-    late_sales_count = models.PositiveIntegerField(null=True, blank=True)
+    # A plain integer: an added column's CHECK (PositiveIntegerField's) has no name, which
+    # Citus refuses.
+    late_sales_count = models.IntegerField(null=True, blank=True)
     late_sales_total = MoneyColumn(null=True, blank=True)
     # Cash put into and taken out of the drawer other than by sales and refunds.
     pay_ins = MoneyColumn(null=True, blank=True)
@@ -157,7 +159,8 @@ class Sale(models.Model):
     # When the sale was made: the server's clock online, the till's (`occurred_at`) offline.
     created_at = models.DateTimeField(default=now, db_index=True)
     # The till's own id of the sale: a sale is applied once per id, whatever is resent.
-    client_id = models.UUIDField(null=True, blank=True, unique=True)
+    # Unique by a named constraint (Meta): Citus refuses an unnamed one added to a column.
+    client_id = models.UUIDField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ONLINE)
     # What the till printed on the receipt while offline.
     offline_number = models.CharField(max_length=64, blank=True, default="")
@@ -169,6 +172,7 @@ class Sale(models.Model):
     class Meta:
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(total__gte=0), name="sales_sale_total_gte_0"),
+            models.UniqueConstraint(fields=["client_id"], name="sales_sale_client_id_unique"),
             models.CheckConstraint(
                 condition=Q(refunded_total__gte=0, refunded_total__lte=models.F("total")),
                 name="sales_sale_refunded_within_total",

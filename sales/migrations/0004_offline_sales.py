@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='sale',
             name='client_id',
-            field=models.UUIDField(blank=True, null=True, unique=True),
+            field=models.UUIDField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='sale',
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='shift',
             name='late_sales_count',
-            field=models.PositiveIntegerField(blank=True, null=True),
+            field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='shift',
@@ -62,5 +62,9 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['id'],
             },
+        ),
+        migrations.AddConstraint(
+            model_name='sale',
+            constraint=models.UniqueConstraint(fields=('client_id',), name='sales_sale_client_id_unique'),
         ),
     ]

@@ -1,5 +1,7 @@
 """Store schemas from spares and from the template's script are the same as migrated ones."""
 
+import re
+
 import pytest
 import sqlparse
 from django.db import connection, transaction
@@ -175,3 +177,15 @@ def test_template_update_builds_a_missing_template_and_then_has_nothing_to_do(db
     assert provisioning.template_is_ready()
     assert provisioning.template_update() == "up to date"
     assert catalog(provisioning.TEMPLATE_SCHEMA) == catalog(MIGRATED)
+
+
+def test_no_added_column_carries_an_unnamed_constraint(db):
+    """Citus refuses `ADD COLUMN … UNIQUE` or `… CHECK (…)` on a distributed table: every
+    constraint a migration adds to an existing table has a name."""
+    unnamed = re.compile(r"ADD COLUMN .*?(?<!\" )\b(UNIQUE|CHECK|PRIMARY KEY)\b")
+    offending = [
+        statement
+        for statement in provisioning._template_script()
+        if "ADD COLUMN" in statement and "CONSTRAINT" not in statement and unnamed.search(statement)
+    ]
+    assert offending == []

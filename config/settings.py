@@ -334,6 +334,27 @@ ANALYTICS_NIGHTLY_WINDOW_SECONDS = env.int("ANALYTICS_NIGHTLY_WINDOW_SECONDS", d
 # work_mem for a rebuild's transaction: its GROUP BYs stay in memory instead of spilling.
 ANALYTICS_WORK_MEM = env.str("ANALYTICS_WORK_MEM", default="64MB")
 
+# Receipts as PDF: TrueType fonts, a regular and a bold face, then fallbacks for other scripts
+# (CJK). The defaults are Debian's fonts-dejavu-core and fonts-droid-fallback.
+RECEIPT_FONTS = env.list(
+    "RECEIPT_FONTS",
+    default=[
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    ],
+)
+
+# --- Mail (receipts by email) ---------------------------------------------------------------
+
+# EMAIL_URL as django-environ reads it: smtp+tls://user:password@smtp.example.com:587, or
+# consolemail:// to print mail (the default in development).
+vars().update(
+    env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kassa <receipts@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 # --- Security (TLS usually ends at the proxy in front) ---------------------------------------
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
@@ -392,6 +413,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # fpdf2 subsets fonts with fontTools, which narrates every table at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 

@@ -1,6 +1,7 @@
 """Thin DRF views of the sales API: registers, shifts, checkout, refunds, a customer's sales."""
 
 from django.db import transaction
+from django.http import HttpResponse
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -11,21 +12,26 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from core.negotiation import FileAnswerNegotiation
 from customers.models import Customer
-from sales import selectors, services
+from sales import receipts, selectors, services
 from sales.filters import SaleFilter, ShiftFilter
 from sales.idempotency import idempotent
 from sales.lock_objects import client_id_claim, wal_flush
-from sales.models import Register, Sale, SaleConflict, Shift
+from sales.models import Refund, Register, Sale, SaleConflict, Shift
 from sales.serializers import (
     CashMovementInputSerializer,
     CashMovementSerializer,
     CheckoutSerializer,
+    ReceiptEmailQueuedSerializer,
+    ReceiptEmailSerializer,
+    ReceiptQuerySerializer,
     RefundInputSerializer,
     RefundSerializer,
     RegisterSerializer,
@@ -40,6 +46,7 @@ from sales.serializers import (
     SyncSaleSerializer,
     SyncSerializer,
 )
+from sales.tasks import receipt_email_enqueue
 from stores.models import Membership
 from stores.permissions import EVERY_ROLE, OWNER_OR_MANAGER, store_membership, store_roles
 from stores.tenancy import StoreScopedViewMixin
@@ -231,6 +238,36 @@ class ShiftViewSet(
         return Response(CashMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
 
+# Actions whose service or selector reads (or locks) the sale itself: the view only finds it.
+_READS_ITS_OWN_SALE = frozenset({"refund", "receipt", "refund_receipt", "receipt_email"})
+RECEIPT_RESPONSES = {
+    (200, "text/plain"): OpenApiTypes.STR,
+    (200, "text/html"): OpenApiTypes.STR,
+    (200, "application/pdf"): OpenApiTypes.BINARY,
+    400: OpenApiResponse(description="An unknown `format` or `width`, by name."),
+}
+
+
+def _receipt_answer(
+    request: Request, *, sale_id: int, refund_id: int | None = None
+) -> HttpResponse:
+    query = ReceiptQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    try:
+        document = services.receipt_document(sale_id=sale_id, refund_id=refund_id)
+    except Refund.DoesNotExist as error:
+        raise NotFound("No such refund of this sale.") from error
+    rendered = receipts.render(
+        document,
+        format=query.validated_data["format"],
+        columns=query.validated_data["width"],
+        language=request.store.locale,
+    )
+    answer = HttpResponse(rendered.content, content_type=rendered.content_type)
+    answer["Content-Disposition"] = f'inline; filename="{rendered.filename}"'
+    return answer
+
+
 @extend_schema_view(
     list=extend_schema(summary="List sales"),
     retrieve=extend_schema(summary="Get a sale"),
@@ -251,7 +288,7 @@ class SaleViewSet(
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
-        if self.action == "refund":  # the service locks and reads the sale itself
+        if self.action in _READS_ITS_OWN_SALE:
             return Sale.objects.all()
         return selectors.sale_list()
 
@@ -309,6 +346,59 @@ class SaleViewSet(
             body = SaleSerializer(sale).data
             claim.complete(status=status.HTTP_201_CREATED, body=body)
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="A sale's receipt",
+        parameters=[ReceiptQuerySerializer],
+        responses=RECEIPT_RESPONSES,
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=FileAnswerNegotiation)
+    def receipt(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The sale's receipt, with the refunds made of it so far: plain text sized for a
+        thermal printer (`width` columns, in display cells: CJK takes two), HTML, or PDF.
+        Amounts and dates are written for the store's currency, locale and time zone."""
+        sale = self.get_object()
+        return _receipt_answer(request, sale_id=sale.pk)
+
+    @extend_schema(
+        summary="A refund's receipt",
+        parameters=[ReceiptQuerySerializer],
+        responses=RECEIPT_RESPONSES,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"refunds/(?P<refund_id>[0-9]{1,18})/receipt",
+        content_negotiation_class=FileAnswerNegotiation,
+    )
+    def refund_receipt(
+        self, request: Request, pk: str | None = None, refund_id: str | None = None
+    ) -> HttpResponse:
+        """The receipt of one refund of the sale: what was given back, and how."""
+        sale = self.get_object()
+        return _receipt_answer(request, sale_id=sale.pk, refund_id=int(refund_id))
+
+    @extend_schema(
+        summary="Mail a receipt",
+        request=ReceiptEmailSerializer,
+        responses={202: ReceiptEmailQueuedSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="receipt/email")
+    def receipt_email(self, request: Request, pk: str | None = None) -> Response:
+        """Queue the sale's receipt (or one of its refunds') for mail: text in the body, HTML
+        beside it, the PDF attached. Sent by a worker; 202 once queued."""
+        sale = self.get_object()
+        serializer = ReceiptEmailSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refund_id = serializer.validated_data.get("refund")
+        if refund_id is not None and not sale.refunds.filter(pk=refund_id).exists():
+            raise NotFound("No such refund of this sale.")
+        email = serializer.validated_data["email"]
+        receipt_email_enqueue(sale_id=sale.pk, to=email, refund_id=refund_id)
+        return Response(
+            {"sale": sale.pk, "refund": refund_id, "email": email},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
     @extend_schema(
         summary="Refund lines of a sale",

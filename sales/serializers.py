@@ -368,3 +368,31 @@ class RefundSerializer(ModelSerializer):
             "created_at",
         )
         read_only_fields = fields
+
+
+# --- Receipts -------------------------------------------------------------------------------
+
+
+class ReceiptQuerySerializer(serializers.Serializer):
+    """How a receipt is wanted: as text for a thermal printer of some width, HTML or PDF."""
+
+    format = serializers.ChoiceField(choices=("text", "html", "pdf"), default="text")
+    width = serializers.ChoiceField(
+        choices=(32, 42, 48),
+        default=42,
+        help_text="Columns of the text: 32 for 58 mm paper, 42 or 48 for 80 mm. A PDF is on "
+        "58 mm paper for 32, else 80 mm.",
+    )
+
+
+class ReceiptEmailSerializer(serializers.Serializer):
+    """Where to mail a sale's receipt, or the receipt of one of its refunds."""
+
+    email = serializers.EmailField(max_length=254)
+    refund = IdField(required=False, help_text="A refund of this sale: its receipt instead.")
+
+
+class ReceiptEmailQueuedSerializer(serializers.Serializer):
+    sale = serializers.IntegerField()
+    refund = serializers.IntegerField(allow_null=True)
+    email = serializers.EmailField()

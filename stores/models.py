@@ -12,6 +12,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 from core.money import MoneyColumn
 from stores.key_cache import forget_store
+from stores.validators import validate_locale
 
 
 def user_reference(**options: Any) -> models.ForeignKey:
@@ -122,6 +123,18 @@ class Store(TenantMixin):
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="The largest discount a cashier may give on a line, in percent of the line.",
+    )
+    # Receipts: amounts and dates are written the way this locale writes them (Babel's CLDR).
+    locale = models.CharField(
+        max_length=35,
+        default="en",
+        validators=[validate_locale],
+        help_text="How receipts write amounts and dates: a CLDR locale (en, de_CH, ru, ja).",
+    )
+    receipt_header = models.TextField(max_length=500, blank=True, default="")
+    receipt_footer = models.TextField(max_length=500, blank=True, default="")
+    tax_id = models.CharField(
+        max_length=64, blank=True, default="", help_text="The store's tax number, on receipts."
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)

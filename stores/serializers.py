@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.fields import MoneyField
 from stores.models import Invitation, Membership, Store, User
-from stores.validators import validate_time_zone
+from stores.validators import validate_locale, validate_time_zone
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -189,15 +189,26 @@ STORE_SETTINGS = (
     "blind_close",
     "max_cash_difference",
     "cashier_max_discount_percent",
+    "locale",
+    "receipt_header",
+    "receipt_footer",
+    "tax_id",
 )
 
 
 class CurrentStoreSerializer(serializers.ModelSerializer):
     """The store named by `X-Tenant-Key`. Its owner may change its name, time zone, tax and
     stock settings (online, and for offline sales whose stock ran out meanwhile), how the drawer
-    is closed (blind, within a difference), and how much a cashier may take off a line."""
+    is closed (blind, within a difference), how much a cashier may take off a line, and what its
+    receipts say (header, footer, tax id) in which locale."""
 
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_time_zone])
+    locale = serializers.CharField(
+        max_length=35,
+        required=False,
+        validators=[validate_locale],
+        help_text="How receipts write amounts and dates: a CLDR locale (en, de_CH, ru, ja).",
+    )
     cash_rounding = MoneyField(
         min_value=Decimal("0"),
         required=False,
@@ -222,6 +233,10 @@ class CurrentStoreSerializer(serializers.ModelSerializer):
             "blind_close",
             "max_cash_difference",
             "cashier_max_discount_percent",
+            "locale",
+            "receipt_header",
+            "receipt_footer",
+            "tax_id",
             "is_active",
         )
         read_only_fields = tuple(set(fields) - set(STORE_SETTINGS))

@@ -1,9 +1,10 @@
-"""Validators for store settings: ISO 4217 currencies and IANA time zones."""
+"""Validators for store settings: ISO 4217 currencies, IANA time zones, CLDR locales."""
 
 import zoneinfo
 from functools import cache
 
 import pycountry
+from babel import Locale, UnknownLocaleError
 from django.core.exceptions import ValidationError
 
 
@@ -27,3 +28,15 @@ def validate_currency(code: str) -> None:
 def validate_time_zone(name: str) -> None:
     if name not in _time_zones():
         raise ValidationError(f"'{name}' is not an IANA time zone.", code="invalid_timezone")
+
+
+def normalize_locale(name: str) -> str:
+    """A CLDR locale's canonical name ("de-ch" -> "de_CH"); ValidationError when Babel has none."""
+    try:
+        return str(Locale.parse(name.replace("-", "_"), sep="_"))
+    except (UnknownLocaleError, ValueError, TypeError) as error:
+        raise ValidationError(f"'{name}' is not a known locale.", code="invalid_locale") from error
+
+
+def validate_locale(name: str) -> None:
+    normalize_locale(name)

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from catalog.services import category_create, product_create, stock_adjust
 from customers.services import customer_create
 from jobs.services import job_create
+from sales.models import Refund
 from sales.services import (
     LineInput,
     PaymentInput,
@@ -334,7 +335,7 @@ def _fill(staffed: StoreWithStaff, *, label: str, more: int) -> SimpleNamespace:
             )
             for n in range(2 + more)
         ]
-        for sale in sales[: 1 + more]:
+        for sale in sales[-(1 + more) :]:  # the last: B refunded a sale A lacks
             sale_refund(
                 sale=sale,
                 user=owner,
@@ -414,6 +415,14 @@ def _path_ids(operation: Operation, staffed: StoreWithStaff) -> set[int]:
         return set(queryset.values_list("pk", flat=True))
 
 
+# Ids in a path beside the view's own object: one of B's, belonging to that object (B's sale).
+NESTED_IDS: dict[str, Callable[[int], int]] = {
+    "refund_id": lambda sale: (
+        Refund.objects.filter(sale_id=sale).values_list("pk", flat=True).first()
+    ),
+}
+
+
 def _b_only_url(operation: Operation, world: World) -> str:
     """The operation's URL for an object of B whose id A does not have."""
     if not operation.parameters:
@@ -421,10 +430,17 @@ def _b_only_url(operation: Operation, world: World) -> str:
     lookup = getattr(operation.view_class, "lookup_url_kwarg", None) or getattr(
         operation.view_class, "lookup_field", "pk"
     )
-    assert operation.parameters == [lookup], f"{operation}: teach the matrix this parameter"
+    others = [name for name in operation.parameters if name != lookup]
+    assert operation.parameters[0] == lookup, f"{operation}: teach the matrix this parameter"
+    assert set(others) <= set(NESTED_IDS), f"{operation}: teach the matrix this parameter"
     only_in_b = _path_ids(operation, world.b) - _path_ids(operation, world.a)
     assert only_in_b, f"{operation}: store B needs an object whose id A lacks"
-    return operation.url(**{lookup: max(only_in_b)})
+    with tenant_context(world.b.store):
+        for pk in sorted(only_in_b, reverse=True):
+            nested = {name: NESTED_IDS[name](pk) for name in others}
+            if None not in nested.values():
+                return operation.url(**{lookup: pk, **nested})
+    raise AssertionError(f"{operation}: store B needs an object whose id A lacks, with {others}")
 
 
 # --- Watching store B ---------------------------------------------------------------------------

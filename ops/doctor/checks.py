@@ -13,6 +13,7 @@ from django_tenants.utils import get_public_schema_name, quote_schema_name
 from core.money import MoneyColumn, currency_places
 from ops.citus import is_citus
 from sales.models import Register
+from sales.receipts.pdf import missing_fonts
 from stores import naming
 from stores.migration_state import applied_migrations, expected_migrations
 from stores.models import Membership, Store
@@ -26,6 +27,7 @@ NO_REGISTER = "no_register"
 MONEY_PLACES_EXCEEDED = "money_places"
 NOT_DISTRIBUTED = "schema_not_distributed"
 SHARDING_OFF = "schema_sharding_off"
+RECEIPT_FONTS_MISSING = "receipt_fonts_missing"
 
 # Kassa's own schemas that belong to no store on purpose (a pool of ready schemas, templates).
 SERVICE_SCHEMA_PREFIX = "kassa_"
@@ -397,6 +399,25 @@ def check_distribution(*, census: Census) -> list[Finding]:
     return findings
 
 
+def check_receipt_fonts() -> list[Finding]:
+    """Receipt PDFs need the fonts `RECEIPT_FONTS` names: without them, Latin-1 only."""
+    missing = missing_fonts()
+    if not missing:
+        return []
+    return [
+        Finding(
+            code=RECEIPT_FONTS_MISSING,
+            store=None,
+            schema="",
+            message=(
+                f"receipt fonts missing: {', '.join(missing)} (install fonts-dejavu-core and "
+                "fonts-droid-fallback, or set RECEIPT_FONTS); PDF receipts write Latin-1 only"
+            ),
+            fixable=False,
+        )
+    ]
+
+
 def diagnose(
     *, drop_orphans: bool = False, expected: frozenset[tuple[str, str]] | None = None
 ) -> list[Finding]:
@@ -411,4 +432,5 @@ def diagnose(
         *check_registers(census=census),
         *check_money_places(census=census),
         *check_distribution(census=census),
+        *check_receipt_fonts(),
     ]

@@ -1,12 +1,13 @@
 """Every write to a store's sales data; each function runs in the active store's schema.
 
 `registers` and `shifts` keep the tills and their sessions, `checkout` rings sales up, `sync`
-applies the sales a till made offline, `refunds` gives money and goods back, and `numbering`
-hands out the store's gap-free sale numbers.
+applies the sales a till made offline, `refunds` gives money and goods back, `numbering`
+hands out the store's gap-free sale numbers, and `receipts` mails receipts.
 """
 
 from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
 from sales.services.numbering import SALE_COUNTER, sale_number_assign, sale_numbers_assign
+from sales.services.receipts import receipt_document, receipt_email_send
 from sales.services.refunds import RefundLineInput, sale_refund
 from sales.services.registers import (
     MAIN_REGISTER_NAME,
@@ -34,6 +35,8 @@ __all__ = [
     "SyncResult",
     "SyncSale",
     "cash_movement_create",
+    "receipt_document",
+    "receipt_email_send",
     "register_create",
     "register_delete",
     "register_update",

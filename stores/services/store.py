@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from core.derived import days_changed
 from stores import naming
 from stores.models import Store
-from stores.validators import validate_currency, validate_time_zone
+from stores.validators import normalize_locale, validate_currency, validate_time_zone
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,10 @@ def store_update(
     blind_close: bool | None = None,
     max_cash_difference: Decimal | object | None = UNSET,
     cashier_max_discount_percent: Decimal | None = None,
+    locale: str | None = None,
+    receipt_header: str | None = None,
+    receipt_footer: str | None = None,
+    tax_id: str | None = None,
 ) -> Store:
     """Change a store's settings; its slug, schema, key and currency never change."""
     store = Store.objects.select_for_update().get(pk=store.pk)
@@ -117,6 +121,9 @@ def store_update(
         "cash_rounding": cash_rounding,
         "blind_close": blind_close,
         "cashier_max_discount_percent": cashier_max_discount_percent,
+        "receipt_header": receipt_header,
+        "receipt_footer": receipt_footer,
+        "tax_id": tax_id.strip() if tax_id is not None else None,
     }
     changes = {field: value for field, value in changes.items() if value is not None}
     if max_cash_difference is not UNSET:  # None is a value here: no limit
@@ -128,6 +135,11 @@ def store_update(
             validate_time_zone(changes["timezone"])
         except ValidationError as error:
             raise ValidationError({"timezone": error.messages}) from error
+    if locale is not None:
+        try:
+            changes["locale"] = normalize_locale(locale)
+        except ValidationError as error:
+            raise ValidationError({"locale": error.messages}) from error
     moved_days = "timezone" in changes and changes["timezone"] != store.timezone
     for field, value in changes.items():
         setattr(store, field, value)

@@ -89,6 +89,10 @@ def store_json(store: Store) -> dict:
         if store.max_cash_difference is None
         else f"{store.max_cash_difference:.2f}",
         "cashier_max_discount_percent": str(store.cashier_max_discount_percent),
+        "locale": store.locale,
+        "receipt_header": store.receipt_header,
+        "receipt_footer": store.receipt_footer,
+        "tax_id": store.tax_id,
         "is_active": store.is_active,
         "created_at": DateTimeField().to_representation(store.created_at),
     }
@@ -651,6 +655,10 @@ def test_every_member_reads_the_store(
         "blind_close": False,
         "max_cash_difference": None,
         "cashier_max_discount_percent": "0.00",
+        "locale": "en",
+        "receipt_header": "",
+        "receipt_footer": "",
+        "tax_id": "",
         "is_active": True,
         "created_at": DateTimeField().to_representation(store.created_at),
     }

@@ -257,6 +257,9 @@ class Refund(models.Model):
     restock = models.BooleanField(default=False)
     reason = models.CharField(max_length=500, blank=True, default="")
     total = MoneyColumn()
+    # A cash refund at a store with a cash step pays `total` rounded to it: the signed
+    # adjustment, as a sale's (`total`, tax and analytics stay exact).
+    cash_rounding = MoneyColumn(default=ZERO)
     created_by = user_reference()
     created_at = models.DateTimeField(default=now, db_index=True)
 

@@ -361,6 +361,7 @@ class RefundSerializer(ModelSerializer):
             "shift",
             "lines",
             "total",
+            "cash_rounding",
             "method",
             "restock",
             "reason",

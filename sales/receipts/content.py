@@ -255,7 +255,10 @@ def refund_receipt(*, refund: Refund, store: Store) -> Receipt:
         negative=True,
     )
     rows.append(Row("pair", "REFUNDED", writer.money(refund.total, negative=True), strong=True))
-    rows.append(Row("pair", _METHODS[refund.method], writer.money(refund.total, negative=True)))
+    if refund.cash_rounding:
+        rows.append(Row("pair", "Cash rounding", writer.money(refund.cash_rounding, negative=True)))
+    paid = refund.total + refund.cash_rounding
+    rows.append(Row("pair", _METHODS[refund.method], writer.money(paid, negative=True)))
     if refund.restock:
         rows.append(Row("center", "Goods returned to stock"))
     if reason := clean(refund.reason):

@@ -11,7 +11,7 @@ from django.db.models import F
 from catalog.models import StockMovement
 from catalog.services import StockChange, stock_apply
 from core.derived import days_changed
-from core.money import ZERO, quantize_money
+from core.money import ZERO, quantize_money, round_to_step
 from customers.models import Customer
 from sales.exceptions import RefundExceedsSale, ShiftNotOpen
 from sales.lock_objects import open_shift_shared, sale_for_update
@@ -105,8 +105,13 @@ def sale_refund(
         shift_id = open_shift_shared(register_id=sale.register_id)
         if shift_id is None and method == PaymentMethod.CASH:
             raise ShiftNotOpen("A cash refund is paid from an open shift of the sale's register.")
-        pairs = _refund_lines(sale=sale, requested=lines, currency=current_store().currency)
+        store = current_store()
+        pairs = _refund_lines(sale=sale, requested=lines, currency=store.currency)
         total = sum((refund_line.total for _, refund_line in pairs), ZERO)
+        rounding = ZERO
+        if method == PaymentMethod.CASH and store.cash_rounding:
+            # Coins the drawer lacks are not paid out either: the cash given is rounded too.
+            rounding = round_to_step(total, store.cash_rounding, store.currency) - total
 
         refund = Refund.objects.create(
             sale=sale,
@@ -115,6 +120,7 @@ def sale_refund(
             restock=restock,
             reason=reason,
             total=total,
+            cash_rounding=rounding,
             created_by=user,
         )
         for _, refund_line in pairs:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils.timezone import now
 
 from core.money import ZERO, format_money
@@ -63,9 +63,12 @@ def shift_figures(shift: Shift) -> dict:
         .annotate(amount=Sum("amount"))
         .values_list("method", "amount")
     )
-    cash_refunds = Refund.objects.filter(shift=shift, method=PaymentMethod.CASH).aggregate(
-        total=Sum("total", default=ZERO)
-    )["total"]
+    # What left the drawer: each cash refund's total with its cash rounding.
+    refunds = Refund.objects.filter(shift=shift, method=PaymentMethod.CASH).aggregate(
+        paid=Sum(F("total") + F("cash_rounding"), default=ZERO),
+        rounding=Sum("cash_rounding", default=ZERO),
+    )
+    cash_refunds = refunds["paid"]
     drawer = CashMovement.objects.filter(shift=shift).aggregate(
         pay_ins=Sum("amount", filter=Q(kind=CashMovement.Kind.PAY_IN), default=ZERO),
         pay_outs=Sum("amount", filter=Q(kind=CashMovement.Kind.PAY_OUT), default=ZERO),
@@ -77,8 +80,9 @@ def shift_figures(shift: Shift) -> dict:
         "sales_count": sales["count"],
         "cash_sales": cash_sales,
         "cash_refunds": cash_refunds,
-        # the cash step's adjustments, already in the cash taken
-        "cash_rounding": sales["rounding"],
+        # the cash step's adjustments of the drawer, already in the cash taken and paid out:
+        # the sales' (more cash in when rounded up), less the cash refunds' (more cash out)
+        "cash_rounding": sales["rounding"] - refunds["rounding"],
         "pay_ins": drawer["pay_ins"],
         "pay_outs": drawer["pay_outs"],
         "expected_cash": shift.opening_cash

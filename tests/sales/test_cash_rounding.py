@@ -1,6 +1,7 @@
 """Cash rounding where coins are gone: the cash due rounded to the store's step, half-up; the
 sale records the signed adjustment; total, tax and analytics stay exact; the Z report totals it."""
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -147,25 +148,28 @@ def test_the_owner_sets_the_step_in_the_currencys_places(store_a, client_for):
 
 # The till's whole day in a 0-, 2- and 3-place currency: opening cash, a cash sale with change,
 # a pay-in and a pay-out, a cash refund, an offline sale made before the shift opened (late),
-# each cash sale rounded to the store's step. Every figure by hand, to the unit.
+# each cash sale and cash refund rounded to the store's step. Every figure by hand, to the unit.
 DAYS = {
     "JPY": {
         "step": "10", "opening": "10000", "price": "1234", "paid": "2000", "due": "1230",
         "pay_in": "5000", "pay_out": "300",
-        "change": "770", "rounding": "-4", "cash_sales": "2460", "cash_refunds": "1234",
-        "expected": "15926", "rounding_total": "-8",
+        "change": "770", "rounding": "-4", "cash_sales": "2460",
+        "refund_rounding": "-4", "cash_refunds": "1230",
+        "expected": "15930", "rounding_total": "-4",
     },
     "EUR": {
         "step": "0.05", "opening": "100.00", "price": "12.34", "paid": "20.00", "due": "12.35",
         "pay_in": "50.00", "pay_out": "3.00",
-        "change": "7.65", "rounding": "0.01", "cash_sales": "24.70", "cash_refunds": "12.34",
-        "expected": "159.36", "rounding_total": "0.02",
+        "change": "7.65", "rounding": "0.01", "cash_sales": "24.70",
+        "refund_rounding": "0.01", "cash_refunds": "12.35",
+        "expected": "159.35", "rounding_total": "0.01",
     },
     "KWD": {
         "step": "0.005", "opening": "10.000", "price": "1.234", "paid": "2.000", "due": "1.235",
         "pay_in": "5.000", "pay_out": "0.300",
-        "change": "0.765", "rounding": "0.001", "cash_sales": "2.470", "cash_refunds": "1.234",
-        "expected": "15.936", "rounding_total": "0.002",
+        "change": "0.765", "rounding": "0.001", "cash_sales": "2.470",
+        "refund_rounding": "0.001", "cash_refunds": "1.235",
+        "expected": "15.935", "rounding_total": "0.001",
     },
 }  # fmt: skip
 
@@ -211,7 +215,11 @@ def test_the_x_and_z_reports_of_a_whole_day_to_the_unit(store_a, client_for, cur
 
     assert (sale["cash_rounding"], sale["change_due"]) == (day["rounding"], day["change"])
     assert (paid_in.status_code, paid_out.status_code, refund.status_code) == (201, 201, 201)
-    assert refund.json()["total"] == day["price"]  # refunds pay back the exact amount
+    # The refund is the exact amount; the cash paid out is rounded to the step, as the sale's.
+    assert (refund.json()["total"], refund.json()["cash_rounding"]) == (
+        day["price"],
+        day["refund_rounding"],
+    )
     assert late["status"] == "applied"
     x_report = owner.get(f"{SHIFTS}1/report/").json()
     closed = owner.post(f"{SHIFTS}1/close/", {"counted_cash": day["expected"]}).json()
@@ -224,3 +232,41 @@ def test_the_x_and_z_reports_of_a_whole_day_to_the_unit(store_a, client_for, cur
         assert (figures["late_sales_count"], figures["late_sales_total"]) == (1, day["price"])
         assert figures["expected_cash"] == day["expected"]
     assert Decimal(closed["difference"]) == 0
+
+
+def test_a_card_refund_of_a_rounded_sale_is_not_rounded(store_a, client_for):
+    rounding_store(store_a, currency="CHF", step="0.05", price="10.03")
+    client = client_for(store_a.owner, store_a.store)
+    open_shift(client)
+    checkout(client, one(1), cash("10.05"))
+
+    refund = client.post(
+        "/api/sales/1/refund/",
+        {"lines": [{"line": 1, "quantity": "1"}], "method": "card"},
+        format="json",
+    )
+
+    assert refund.status_code == 201
+    assert (refund.json()["total"], refund.json()["cash_rounding"]) == ("10.03", "0.00")
+    report = client.get(f"{SHIFTS}1/report/").json()
+    assert (report["cash_refunds"], report["cash_rounding"]) == ("0.00", "0.02")
+    assert report["expected_cash"] == "110.05"
+
+
+def test_a_refund_receipt_shows_the_cash_paid_out(store_a, client_for):
+    rounding_store(store_a, currency="CHF", step="0.05", price="10.03")
+    client = client_for(store_a.owner, store_a.store)
+    open_shift(client)
+    checkout(client, one(1), cash("10.05"))
+    client.post(
+        "/api/sales/1/refund/",
+        {"lines": [{"line": 1, "quantity": "1"}], "method": "cash"},
+        format="json",
+    )
+
+    text = client.get("/api/sales/1/refunds/1/receipt/").content.decode()
+
+    rows = dict(re.split(r" {2,}", line, maxsplit=1) for line in text.splitlines() if "  " in line)
+    assert rows["REFUNDED"] == "-CHF\xa010.03"
+    assert rows["Cash rounding"] == "-CHF\xa00.02"
+    assert rows["Cash"] == "-CHF\xa010.05"

@@ -152,6 +152,7 @@ def test_owners_and_managers_refund_a_line(sold, client_for, role):
         "shift": 1,
         "lines": [{"line": 1, "quantity": "1.000", "total": "3.33", "tax_amount": "0.56"}],
         "total": "3.33",
+        "cash_rounding": "0.00",
         "method": "cash",
         "restock": False,
         "reason": "Damaged box",

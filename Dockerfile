@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     STATIC_ROOT=/app/staticfiles
 
+# The fonts receipt PDFs are drawn with (RECEIPT_FONTS): Latin, Cyrillic, Greek, and CJK.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-droid-fallback \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system kassa \
     && useradd --system --gid kassa --home-dir /app --no-create-home --shell /usr/sbin/nologin kassa
 

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test lint pgbouncer format worker beat bench stop-db clean
+.PHONY: install run test lint pgbouncer fonts format worker beat bench stop-db clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,9 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
 # One worker per core (pytest-xdist), each with its own test database and Redis databases.
-# The pooling tests start a real PgBouncer: Debian's, installed here when missing (as root).
-test: install lint pgbouncer
+# The pooling tests start a real PgBouncer: Debian's, installed here when missing (as root);
+# the receipt tests read PDFs drawn with Debian's DejaVu and Droid fallback fonts, likewise.
+test: install lint pgbouncer fonts
 	$(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: install
@@ -37,6 +38,14 @@ pgbouncer:
 	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || { \
 		test "$$(id -u)" = 0 || { echo "Install PgBouncer: apt-get install pgbouncer"; exit 1; }; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; }
+
+FONTS := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+	/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf
+fonts:
+	@ls $(FONTS) >/dev/null 2>&1 || { \
+		test "$$(id -u)" = 0 || { echo "Install fonts-dejavu-core fonts-droid-fallback"; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			fonts-dejavu-core fonts-droid-fallback; }
 
 format: install
 	$(BIN)/ruff format .

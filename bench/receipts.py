@@ -3,10 +3,10 @@
     python bench/receipts.py [--renders 30]
 
 One store (RUB, Russian locale) and three sales: 3 lines of Cyrillic and Latin names, 3 and
-30 lines with CJK names too (their PDF loads the CJK fallback font, megabytes of it). Each receipt is fetched
-`--renders` times per format: p50 in the server and the statements of one fetch. The issue
-names no floor for rendering; the figures go to docs/performance.md. The store is removed at
-the end.
+30 lines with CJK names too (their PDF loads the CJK fallback font, megabytes of it). Each
+receipt is fetched `--renders` times per format: p50 in the server and the statements of one
+fetch. The issue names no floor for rendering; the figures go to docs/performance.md. The
+store is removed at the end.
 """
 
 import argparse

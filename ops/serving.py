@@ -2,6 +2,7 @@
 PgBouncer on loopback, and the running database as a DATABASE_URL for the processes they start."""
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -136,10 +137,15 @@ def pgbouncer(
         )
         command = [PGBOUNCER, str(folder / "pgbouncer.ini")]
         if os.geteuid() == 0:
-            shutil.chown(folder, PGBOUNCER_USER)
+            # PgBouncer will not run as root. Over a socket (the embedded server's), it runs as
+            # the user who owns the socket's directory, the only one who may enter it.
+            run_as = PGBOUNCER_USER
+            if upstream.startswith("/"):
+                run_as = pwd.getpwuid(Path(upstream).stat().st_uid).pw_name
+            shutil.chown(folder, run_as)
             for path in folder.iterdir():
-                shutil.chown(path, PGBOUNCER_USER)
-            command[1:1] = ["-u", PGBOUNCER_USER]
+                shutil.chown(path, run_as)
+            command[1:1] = ["-u", run_as]
         server = subprocess.Popen(  # noqa: S603 - fixed arguments; it logs to its logfile too
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -394,6 +394,8 @@ class ReceiptEmailSerializer(serializers.Serializer):
 
 
 class ReceiptEmailQueuedSerializer(serializers.Serializer):
+    """The receipt queued for mail: the sale's, or the refund's when one was named."""
+
     sale = serializers.IntegerField()
     refund = serializers.IntegerField(allow_null=True)
     email = serializers.EmailField()

@@ -63,6 +63,15 @@ class Product(models.Model):
         validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("100"))],
     )
     stock = models.DecimalField(max_digits=12, decimal_places=3, default=ZERO)
+    # Stock falling from above this to it or below emits `stock.low` (none: never).
+    reorder_level = models.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ZERO)],
+        help_text="Stock falling to this or below emits `stock.low` (empty: never).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(auto_now=True)

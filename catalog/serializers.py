@@ -65,6 +65,7 @@ class ProductSerializer(ModelSerializer):
             "cost",
             "tax_rate",
             "stock",
+            "reorder_level",
             "is_active",
             "created_at",
             "updated_at",

@@ -13,9 +13,11 @@ from django.db.models import Case, F, ProtectedError, Value, When
 from django.utils.timezone import now
 
 from catalog.changes import versions_take
+from catalog.events import product_changed_data, stock_low_data
 from catalog.exceptions import CategoryInUse, InsufficientStock, StockOutOfRange
 from catalog.lock_objects import products_for_update
 from catalog.models import CatalogDeletion, Category, PriceChange, Product, StockMovement
+from core.events import PRODUCT_CHANGED, STOCK_LOW, event_emit, events_emit
 from core.money import column_max
 from stores.models import User
 from stores.tenancy import current_store
@@ -103,8 +105,15 @@ def _stock_write(
         ),
         updated_at=created_at,
     )
+    low = []
     for pk, delta in net.items():
-        products[pk].stock += delta
+        product = products[pk]
+        before = product.stock
+        product.stock += delta
+        level = product.reorder_level
+        if level is not None and before > level >= product.stock:
+            low.append((STOCK_LOW, stock_low_data(product)))
+    events_emit(low)  # rare: no statement at all when nothing crossed its level
     for movement in movements:
         movement.product = products[movement.product_id]
     return movements
@@ -244,6 +253,7 @@ def product_create(**fields: Any) -> Product:
     product.price_changed_at = product.created_at
     product.save()
     PriceChange.objects.create(product=product, price=product.price, changed_at=product.created_at)
+    event_emit(PRODUCT_CHANGED, product_changed_data(product, change="created"))
     return product
 
 
@@ -268,6 +278,7 @@ def product_update(*, product: Product, **fields: Any) -> Product:
             product=product, price=product.price, changed_at=product.price_changed_at
         )
     product.save(update_fields=updated)
+    event_emit(PRODUCT_CHANGED, product_changed_data(product, change="updated"))
     return product
 
 
@@ -289,6 +300,7 @@ def product_delete(*, product: Product) -> bool:
                 CatalogDeletion.objects.create(
                     kind=CatalogDeletion.Kind.PRODUCT, object_id=pk, version=version
                 )
+                event_emit(PRODUCT_CHANGED, {"id": pk, "change": "deleted"})
         except ProtectedError:
             pass  # something else refers to it: it stays, deactivated, like one with history
         else:
@@ -297,6 +309,7 @@ def product_delete(*, product: Product) -> bool:
         product.is_active = False
         (product.version,) = versions_take()
         product.save(update_fields=["is_active", "updated_at", "version"])
+        event_emit(PRODUCT_CHANGED, product_changed_data(product, change="deactivated"))
     return False
 
 

@@ -43,6 +43,7 @@ SHARED_APPS = [
     "axes",
 ]
 TENANT_APPS = [
+    "core",  # the event outbox
     "catalog",
     "sales",
     "customers",
@@ -319,6 +320,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env.int("ANALYTICS_NIGHTLY_HOUR_UTC", default=2), minute=0),
     },
     "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 300.0},
+    # Delivers what a lost nudge (a broker down at commit) left behind.
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 300.0},
     "sales-purge-idempotency-keys": {
         "task": "sales.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=30),
@@ -328,11 +331,23 @@ CELERY_BEAT_SCHEDULE = {
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # What is derived from a store's days, told when days change (core.derived.days_changed).
 DAYS_CHANGED_SUBSCRIBERS = ["analytics.tasks.analytics_days_changed"]
+# Told, once a transaction that wrote events commits, that a store has new ones (core.events).
+EVENT_SUBSCRIBERS = ["jobs.webhooks.tasks.webhooks_nudge"]
 # Empty store schemas kept ready, so a signup renames one instead of creating tables.
 STORE_SPARE_SCHEMAS = env.int("STORE_SPARE_SCHEMAS", default=3)
 ANALYTICS_NIGHTLY_WINDOW_SECONDS = env.int("ANALYTICS_NIGHTLY_WINDOW_SECONDS", default=3 * 3600)
 # work_mem for a rebuild's transaction: its GROUP BYs stay in memory instead of spilling.
 ANALYTICS_WORK_MEM = env.str("ANALYTICS_WORK_MEM", default="64MB")
+
+# Webhooks. Production settings post only to public addresses over https; development (DEBUG)
+# also to loopback and private ones, over http too.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=24 * 3600)
+# The key the signing secrets are encrypted under (derived); SECRET_KEY unless set apart.
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default=SECRET_KEY)
 
 # Receipts as PDF: TrueType fonts, a regular and a bold face, then fallbacks for other scripts
 # (CJK). The defaults are Debian's fonts-dejavu-core and fonts-droid-fallback.

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core.exceptions import not_found
+from jobs.urls import event_urlpatterns, webhook_urlpatterns
 from sales.urls import customer_sales_urlpatterns
 
 api_patterns = [
@@ -17,6 +18,8 @@ api_patterns = [
     path("sales/", include("sales.urls")),
     path("analytics/", include("analytics.urls")),
     path("jobs/", include("jobs.urls")),
+    path("webhooks/", include(webhook_urlpatterns)),
+    path("events/", include(event_urlpatterns)),
     path("", include("ops.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

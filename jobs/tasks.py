@@ -75,3 +75,7 @@ def jobs_sweep_stale() -> int:
     if failed:
         logger.warning("stale jobs failed", extra={"count": failed})
     return failed
+
+
+# The webhook tasks live beside their services; importing them here registers them with Celery.
+from jobs.webhooks import tasks as webhook_tasks  # noqa: E402, F401

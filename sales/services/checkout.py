@@ -19,6 +19,7 @@ from catalog.lock_objects import products_for_update
 from catalog.models import StockMovement
 from catalog.services import StockChange, prices_at, stock_apply, stock_check
 from core.derived import days_changed
+from core.events import SALE_COMPLETED, SYNC_CONFLICT, events_emit
 from core.exceptions import ValueOutOfRange
 from core.money import (
     MONEY_MAX,
@@ -29,6 +30,7 @@ from core.money import (
     round_to_step,
 )
 from customers.models import Customer
+from sales.events import sale_completed_data, sync_conflict_data
 from sales.exceptions import DiscountNotAllowed, PriceOverrideNotAllowed, ShiftNotOpen
 from sales.lock_objects import open_shift_shared, open_shift_shared_at
 from sales.models import PaymentMethod, Register, Sale, SaleConflict, SaleLine, SalePayment
@@ -342,6 +344,19 @@ def sale_checkout(
                 conflict.sale = sale
             SaleConflict.objects.bulk_create(conflicts)
         sale_number_assign(sale=sale)
+        # Last: the event counter stays locked from here to the commit.
+        events_emit(
+            [
+                (
+                    SALE_COMPLETED,
+                    sale_completed_data(sale, lines=sale_lines, payments=sale_payments),
+                ),
+                *(
+                    (SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale))
+                    for conflict in conflicts
+                ),
+            ]
+        )
         days_changed(days=[local_day(created_at)])
     # The caller serializes the sale as written, without reading it back.
     sale._prefetched_objects_cache = {"lines": sale_lines, "payments": sale_payments}

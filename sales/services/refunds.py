@@ -11,8 +11,10 @@ from django.db.models import F
 from catalog.models import StockMovement
 from catalog.services import StockChange, stock_apply
 from core.derived import days_changed
+from core.events import SALE_REFUNDED, event_emit
 from core.money import ZERO, quantize_money, round_to_step
 from customers.models import Customer
+from sales.events import sale_refunded_data
 from sales.exceptions import RefundExceedsSale, ShiftNotOpen
 from sales.lock_objects import open_shift_shared, sale_for_update
 from sales.models import PaymentMethod, Refund, RefundLine, Sale, SaleLine
@@ -145,6 +147,7 @@ def sale_refund(
             Customer.objects.filter(pk=sale.customer_id).update(
                 total_spent=F("total_spent") - total
             )
+        event_emit(SALE_REFUNDED, sale_refunded_data(refund, lines=refund_lines))
         days_changed(days=[local_day(refund.created_at)])
     refund._prefetched_objects_cache = {"lines": refund_lines}
     return refund

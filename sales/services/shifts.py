@@ -7,7 +7,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils.timezone import now
 
+from core.events import SHIFT_CLOSED, event_emit
 from core.money import ZERO, format_money
+from sales.events import shift_closed_data
 from sales.exceptions import CashDifferenceTooLarge, ShiftAlreadyOpen, ShiftNotOpen
 from sales.lock_objects import open_shift_shared, shift_for_closing
 from sales.models import CashMovement, PaymentMethod, Refund, Register, Sale, SalePayment, Shift
@@ -128,6 +130,7 @@ def shift_close(
     shift.counted_cash = counted_cash
     shift.difference = counted_cash - figures["expected_cash"]
     shift.save()
+    event_emit(SHIFT_CLOSED, shift_closed_data(shift))
     return shift
 
 

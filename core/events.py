@@ -1,0 +1,90 @@
+"""Events of a store, written to its outbox (`core.models.Event`) in the caller's transaction.
+
+Any app may emit: `event_emit("sale.completed", {...})` inside the transaction that makes the
+sale. After that transaction commits, the subscribers named by `settings.EVENT_SUBSCRIBERS`
+(dotted paths, as `core.derived` does for days) are told that the store has new events; the
+webhook deliveries are one. Telling them is a nudge only: what to deliver is read back from the
+outbox, so an event whose nudge is lost (a broker down) is delivered by the next nudge or sweep.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils.module_loading import import_string
+from django.utils.timezone import now
+
+from core.models import Event, EventCounter
+
+SALE_COMPLETED = "sale.completed"
+SALE_REFUNDED = "sale.refunded"
+SHIFT_CLOSED = "shift.closed"
+STOCK_LOW = "stock.low"
+PRODUCT_CHANGED = "product.changed"
+SYNC_CONFLICT = "sync.conflict"
+EVENT_TYPES = (
+    SALE_COMPLETED,
+    SALE_REFUNDED,
+    SHIFT_CLOSED,
+    STOCK_LOW,
+    PRODUCT_CHANGED,
+    SYNC_CONFLICT,
+)
+COUNTER = "events"
+
+_EVENT_TABLE = Event._meta.db_table
+_COUNTER_TABLE = EventCounter._meta.db_table
+# One statement for any number of events: the ids are taken (the counter row then stays locked
+# until this transaction commits) and the rows written with them.
+_EMIT = (
+    f"WITH taken AS (INSERT INTO {_COUNTER_TABLE} (name, value) VALUES (%s, %s) "  # noqa: S608
+    f"ON CONFLICT (name) DO UPDATE SET value = {_COUNTER_TABLE}.value + EXCLUDED.value "
+    "RETURNING value) "
+    f"INSERT INTO {_EVENT_TABLE} (id, type, data, created_at) "
+    "SELECT taken.value - %s + e.n, e.type, e.data::jsonb, %s FROM taken, "
+    "unnest(%s::int[], %s::text[], %s::text[]) AS e(n, type, data)"
+)
+
+
+def events_emit(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """Write `(type, data)` events to the active store's outbox, in this transaction.
+
+    Call it last in the transaction, as late as the work allows: from here to the commit, every
+    other writer of events in the store waits for the counter.
+    """
+    if not events:
+        return
+    unknown = {kind for kind, _ in events} - set(EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"Unknown event types: {sorted(unknown)}")
+    if not connection.in_atomic_block:
+        raise RuntimeError("An event is written in the transaction of what causes it.")
+    count = len(events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EMIT,
+            [
+                COUNTER,
+                count,
+                count,
+                now(),
+                list(range(1, count + 1)),
+                [kind for kind, _ in events],
+                [json.dumps(data, cls=DjangoJSONEncoder) for _, data in events],
+            ],
+        )
+    schema = connection.schema_name
+    transaction.on_commit(lambda: _tell_subscribers(schema))
+
+
+def event_emit(kind: str, data: Mapping[str, Any]) -> None:
+    """Write one event to the active store's outbox, in this transaction."""
+    events_emit([(kind, data)])
+
+
+def _tell_subscribers(schema_name: str) -> None:
+    for path in settings.EVENT_SUBSCRIBERS:
+        import_string(path)(schema_name=schema_name)

@@ -1,0 +1,326 @@
+"""Every write of webhooks: subscriptions, and the deliveries of the store's events to them.
+
+Deliveries are made from the outbox (`core.models.Event`), never from memory:
+
+1. `deliveries_fan_out` turns the events after each active subscription's `fanned_through` into
+   delivery rows (one per subscription and event of a type it wants), up to an event id whose
+   predecessors have all committed, so none is skipped.
+2. `webhook_deliver` takes a subscription's lease (one worker per URL at a time) and posts its
+   pending deliveries in event order, outside any transaction. A delivery that fails in a way
+   worth retrying (network error, timeout, 5xx, 408, 429) waits with exponential backoff and
+   jitter, and the ones after it wait behind it: a receiver gets the store's events in order.
+   Another 4xx ends that delivery (and a 410 ends the subscription); a delivery still failing a
+   day (`WEBHOOK_RETRY_FOR_SECONDS`) after its first attempt gives up and turns its
+   subscription off, with the reason for its owner to read.
+"""
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils.timezone import now
+
+from core.events import EVENT_TYPES
+from core.models import Event
+from jobs.models import Webhook, WebhookAttempt, WebhookDelivery
+from jobs.webhooks import sending
+from jobs.webhooks.addresses import AddressRefused, target_resolve
+from jobs.webhooks.secrets import secret_decrypt, secret_encrypt, secret_new
+from stores.models import User
+from stores.tenancy import current_store
+
+# How long a worker may hold a subscription before another may take it over (a lost worker).
+LEASE_SECONDS = 120
+# A worker posts for at most this long before it queues the rest and lets other stores' go.
+BATCH_SECONDS = 10.0
+BACKOFF_CAP_SECONDS = 3 * 3600
+GONE = 410
+
+
+def _check_url(url: str) -> None:
+    try:
+        target_resolve(url)
+    except AddressRefused as refusal:
+        raise ValidationError({"url": [str(refusal)]}) from refusal
+
+
+def _check_events(events: list[str]) -> list[str]:
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown or not events:
+        raise ValidationError(
+            {"events": [f"Choose among {', '.join(EVENT_TYPES)}; unknown: {unknown}."]}
+            if unknown
+            else {"events": ["Subscribe to at least one event type."]}
+        )
+    return sorted(set(events), key=EVENT_TYPES.index)
+
+
+def _last_event_id() -> int:
+    return Event.objects.aggregate(last=Max("id"))["last"] or 0
+
+
+@dataclass(frozen=True)
+class CreatedWebhook:
+    webhook: Webhook
+    secret: str  # shown once, in the answer to its creation
+
+
+@transaction.atomic
+def webhook_create(
+    *, url: str, events: list[str], user: User | None, is_active: bool = True
+) -> CreatedWebhook:
+    """A subscription to the store's events from now on, and its signing secret."""
+    _check_url(url)
+    secret = secret_new()
+    webhook = Webhook.objects.create(
+        url=url,
+        events=_check_events(events),
+        secret=secret_encrypt(secret),
+        is_active=is_active,
+        created_by=user,
+        fanned_through=_last_event_id(),  # what happened before it is not sent
+    )
+    webhooks_cache_forget()
+    return CreatedWebhook(webhook=webhook, secret=secret)
+
+
+@transaction.atomic
+def webhook_update(
+    *,
+    webhook: Webhook,
+    url: str | None = None,
+    events: list[str] | None = None,
+    is_active: bool | None = None,
+) -> Webhook:
+    """Change a subscription. Turning it back on clears why it was turned off, and it goes on
+    from the events it had not yet been sent."""
+    webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
+    if url is not None:
+        _check_url(url)
+        webhook.url = url
+    if events is not None:
+        webhook.events = _check_events(events)
+    if is_active is not None:
+        if is_active and not webhook.is_active:
+            webhook.disabled_reason = ""
+        webhook.is_active = is_active
+    webhook.save()
+    webhooks_cache_forget()
+    return webhook
+
+
+def webhook_delete(*, webhook: Webhook) -> None:
+    webhook.delete()
+    webhooks_cache_forget()
+
+
+# --- Whether a store has subscriptions: asked after every transaction that wrote events -------
+
+
+def _cache_key(schema_name: str) -> str:
+    return f"webhooks:active:{schema_name}"
+
+
+def webhooks_cache_forget() -> None:
+    schema = connection.schema_name
+    transaction.on_commit(lambda: caches["shared"].delete(_cache_key(schema)))
+
+
+def store_has_webhooks(schema_name: str) -> bool:
+    """Whether the store has an active subscription (cached for a minute, forgotten on change)."""
+    cache = caches["shared"]
+    known = cache.get(_cache_key(schema_name))
+    if known is None:
+        known = Webhook.objects.filter(is_active=True).exists()
+        cache.set(_cache_key(schema_name), known, timeout=60)
+    return known
+
+
+# --- Deliveries -------------------------------------------------------------------------------
+
+
+def deliveries_fan_out() -> list[int]:
+    """Make the deliveries of the events the store's active subscriptions have not yet had;
+    the ids of the subscriptions with pending deliveries."""
+    with transaction.atomic():
+        # Every event up to the highest committed id has committed: ids are taken under a lock
+        # held until commit (core.events), so none below it can still appear.
+        last = _last_event_id()
+        webhooks = list(Webhook.objects.select_for_update().filter(is_active=True).order_by("pk"))
+        behind = [webhook.pk for webhook in webhooks if webhook.fanned_through < last]
+        if behind:
+            deliveries = WebhookDelivery._meta.db_table
+            events = Event._meta.db_table
+            hooks = Webhook._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {deliveries} (webhook_id, event_id, status, attempts, "  # noqa: S608
+                    "next_attempt_at, created_at, error) "
+                    "SELECT w.id, e.id, 'pending', 0, now(), now(), '' "
+                    f"FROM {hooks} AS w JOIN {events} AS e "
+                    "ON e.id > w.fanned_through AND e.id <= %s AND w.events ? e.type "
+                    "WHERE w.id = ANY(%s) ORDER BY w.id, e.id "
+                    "ON CONFLICT (webhook_id, event_id) DO NOTHING",
+                    [last, behind],
+                )
+            Webhook.objects.filter(pk__in=behind).update(fanned_through=last)
+    return list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, webhook__is_active=True
+        )
+        .values_list("webhook_id", flat=True)
+        .distinct()
+        .order_by("webhook_id")
+    )
+
+
+def _lease(webhook_id: int) -> bool:
+    """Take the subscription for this worker, unless another holds it."""
+    moment = now()
+    return bool(
+        Webhook.objects.filter(pk=webhook_id, is_active=True)
+        .exclude(leased_until__gt=moment)
+        .update(leased_until=moment + timedelta(seconds=LEASE_SECONDS))
+    )
+
+
+def _release(webhook_id: int) -> None:
+    Webhook.objects.filter(pk=webhook_id).update(leased_until=None)
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait before attempt `attempt + 1`: doubling from `WEBHOOK_RETRY_BASE_SECONDS`, up to
+    three hours, with full jitter in its upper half so receivers are not hit in waves."""
+    ceiling = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_CAP_SECONDS)
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter
+
+
+def message_id(event_id: int) -> str:
+    """The `webhook-id` of an event: the same on every attempt and to every subscription."""
+    return f"msg_{current_store().pk}_{event_id}"
+
+
+def event_body(event: Event) -> str:
+    return json.dumps(
+        {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a worker left a subscription: nothing more, more now, or more at `retry_at`."""
+
+    more_now: bool = False
+    retry_at: datetime | None = None
+
+
+def _record(delivery: WebhookDelivery, outcome: sending.Outcome, moment: datetime) -> None:
+    """Write the attempt and what follows from it, in one transaction."""
+    webhook = delivery.webhook
+    delivery.attempts += 1
+    delivery.first_attempt_at = delivery.first_attempt_at or moment
+    delivery.response_code = outcome.response_code
+    delivery.latency_ms = outcome.latency_ms
+    delivery.error = outcome.error[:500]
+    disable = ""
+    if outcome.succeeded:
+        delivery.status = WebhookDelivery.Status.SUCCEEDED
+        delivery.finished_at = moment
+    elif not outcome.retryable:
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.finished_at = moment
+        if outcome.response_code == GONE:
+            disable = f"The endpoint answered 410 Gone to event {delivery.event_id}."
+    else:
+        retry_at = moment + backoff(delivery.attempts)
+        if retry_at - delivery.first_attempt_at > timedelta(
+            seconds=settings.WEBHOOK_RETRY_FOR_SECONDS
+        ):
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.finished_at = moment
+            what = outcome.error or f"answered {outcome.response_code}"
+            disable = (
+                f"Event {delivery.event_id} could not be delivered for "
+                f"{settings.WEBHOOK_RETRY_FOR_SECONDS // 3600 or 1} h ({delivery.attempts} "
+                f"attempts; the last {what})."
+            )[:500]
+        else:
+            delivery.next_attempt_at = retry_at
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            attempted_at=moment,
+            response_code=outcome.response_code,
+            latency_ms=outcome.latency_ms,
+            error=delivery.error,
+        )
+        delivery.save()
+        if disable:
+            Webhook.objects.filter(pk=webhook.pk).update(is_active=False, disabled_reason=disable)
+            webhook.is_active = False
+            webhooks_cache_forget()
+
+
+def webhook_deliver(*, webhook_id: int) -> Progress:
+    """Post the subscription's due deliveries in event order, for up to `BATCH_SECONDS`."""
+    if not _lease(webhook_id):
+        return Progress()  # another worker is at it, and looks again when it lets go
+    deadline = now() + timedelta(seconds=BATCH_SECONDS)
+    progress = Progress()
+    try:
+        webhook = Webhook.objects.get(pk=webhook_id)
+        secret = secret_decrypt(webhook.secret)
+        while webhook.is_active:
+            delivery = (
+                WebhookDelivery.objects.select_related("event")
+                .filter(webhook=webhook, status=WebhookDelivery.Status.PENDING)
+                .order_by("event_id")
+                .first()
+            )
+            if delivery is None:
+                break
+            delivery.webhook = webhook
+            moment = now()
+            if delivery.next_attempt_at > moment:  # the head waits: the rest wait behind it
+                progress = Progress(retry_at=delivery.next_attempt_at)
+                break
+            if moment >= deadline:
+                progress = Progress(more_now=True)
+                break
+            body = event_body(delivery.event)
+            headers = sending.signed_headers(
+                secret=secret, message_id=message_id(delivery.event_id), sent_at=moment, body=body
+            )
+            outcome = sending.post(url=webhook.url, body=body, headers=headers)
+            _record(delivery, outcome, moment)
+    finally:
+        _release(webhook_id)
+    if progress == Progress():
+        # Made meanwhile, while this worker held the lease and turned others away.
+        pending = WebhookDelivery.objects.filter(
+            webhook_id=webhook_id, status=WebhookDelivery.Status.PENDING, webhook__is_active=True
+        ).order_by("event_id")
+        head = pending.values_list("next_attempt_at", flat=True).first()
+        if head is not None:
+            progress = Progress(more_now=head <= now(), retry_at=None if head <= now() else head)
+    return progress
+
+
+@transaction.atomic
+def delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again by hand, now: a failed one starts a new day of retries."""
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery.status = WebhookDelivery.Status.PENDING
+    delivery.next_attempt_at = now()
+    delivery.first_attempt_at = None
+    delivery.finished_at = None
+    delivery.save()
+    return delivery

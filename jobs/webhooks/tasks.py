@@ -1,0 +1,105 @@
+"""Celery tasks of webhooks and their enqueues.
+
+After a transaction that wrote events commits, `webhooks_nudge` queues one `webhooks.dispatch`
+for the store (not one per event: a nudge while one is queued and not yet started is dropped;
+the task clears its mark as it starts, so an event committed while it runs queues the next).
+Dispatch makes the deliveries and queues one `webhooks.deliver` per subscription with work. A
+subscription's worker posts for a few seconds at most, then queues the rest behind other
+stores' work; a retry waits in the broker (a countdown), holding no worker. So a store whose
+endpoint is dead costs the others one short timeout per backoff step, never a queue.
+
+`webhooks.sweep` (beat, every few minutes) dispatches every store with subscriptions: what a
+lost nudge (a broker down at commit) left behind is delivered once the broker is back.
+"""
+
+import logging
+
+from django.core.cache import caches
+from django.db import connection, transaction
+from django.utils.timezone import now
+from django_tenants.utils import schema_context
+
+from core.celery import app
+from jobs.models import Webhook
+from jobs.webhooks import services
+from stores.fanout import for_each_store
+from stores.models import Store
+
+logger = logging.getLogger(__name__)
+NUDGE_SECONDS = 30  # a nudge's mark outlives a queued dispatch that never ran by this much
+
+
+def _nudge_mark(schema_name: str) -> str:
+    return f"webhooks:nudge:{schema_name}"
+
+
+def webhooks_nudge(*, schema_name: str) -> None:
+    """Subscriber of `core.events` (settings.EVENT_SUBSCRIBERS): the store has new events."""
+    with schema_context(schema_name):
+        if not services.store_has_webhooks(schema_name):
+            return
+    if not caches["shared"].add(_nudge_mark(schema_name), 1, timeout=NUDGE_SECONDS):
+        return  # a dispatch is queued and has not started: it will see these events too
+    try:
+        webhooks_dispatch.apply_async(headers={"_schema_name": schema_name})
+    except Exception:  # a broker outage must not fail what has committed; the sweep catches up
+        caches["shared"].delete(_nudge_mark(schema_name))
+        logger.exception("webhook dispatch not queued")
+
+
+def _queue_deliver(webhook_id: int, *, countdown: float = 0) -> None:
+    if countdown > 0 and app.conf.task_always_eager:
+        # Eager Celery (no broker: `make run`) would run it at once, again and again: a retry
+        # waits for the store's next event instead.
+        return
+    webhooks_deliver.apply_async(
+        args=[webhook_id], countdown=countdown, headers={"_schema_name": connection.schema_name}
+    )
+
+
+@app.task(name="webhooks.dispatch")
+def webhooks_dispatch() -> int:
+    """Make the store's new deliveries and queue the subscriptions that have some."""
+    caches["shared"].delete(_nudge_mark(connection.schema_name))
+    webhook_ids = services.deliveries_fan_out()
+    for webhook_id in webhook_ids:
+        _queue_deliver(webhook_id)
+    return len(webhook_ids)
+
+
+@app.task(name="webhooks.deliver")
+def webhooks_deliver(webhook_id: int) -> None:
+    """Post a subscription's due deliveries; queue what is left, now or when it is due."""
+    progress = services.webhook_deliver(webhook_id=webhook_id)
+    if progress.more_now:
+        _queue_deliver(webhook_id)
+    elif progress.retry_at is not None:
+        wait = (progress.retry_at - now()).total_seconds()
+        _queue_deliver(webhook_id, countdown=max(wait, 0))
+
+
+def delivery_retry_enqueue(*, webhook_id: int) -> None:
+    """After a delivery is reset by hand: its subscription's worker, once that commits."""
+    schema = connection.schema_name
+    transaction.on_commit(
+        lambda: webhooks_deliver.apply_async(args=[webhook_id], headers={"_schema_name": schema})
+    )
+
+
+@app.task(name="webhooks.sweep")
+def webhooks_sweep() -> int:
+    """Dispatch every active store that has an active subscription; how many."""
+
+    def sweep(store: Store) -> bool:
+        if not Webhook.objects.filter(is_active=True).exists():
+            return False
+        for webhook_id in services.deliveries_fan_out():
+            _queue_deliver(webhook_id)
+        return True
+
+    done = for_each_store(
+        sweep,
+        stores=Store.objects.filter(is_active=True).order_by("pk").iterator(),
+        what="webhook sweep",
+    )
+    return sum(done.results)

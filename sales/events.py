@@ -1,0 +1,110 @@
+"""What the sales' events say (`core.events`): a sale, a refund, a closed shift, a conflict."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from core.money import active_currency, format_money
+from sales.models import Refund, RefundLine, Sale, SaleConflict, SaleLine, SalePayment, Shift
+
+
+def _iso(moment: object) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def sale_completed_data(
+    sale: Sale, *, lines: Sequence[SaleLine], payments: Sequence[SalePayment]
+) -> dict[str, Any]:
+    """`sale.completed`: the sale as made, its lines and payments."""
+    currency = active_currency()
+    return {
+        "id": sale.pk,
+        "number": sale.number,
+        "source": sale.source,
+        "client_id": None if sale.client_id is None else str(sale.client_id),
+        "offline_number": sale.offline_number,
+        "register": sale.register_id,
+        "shift": sale.shift_id,
+        "cashier": sale.cashier_id,
+        "customer": sale.customer_id,
+        "currency": currency,
+        "total": format_money(sale.total, currency),
+        "tax_total": format_money(sale.tax_total, currency),
+        "cash_rounding": format_money(sale.cash_rounding, currency),
+        "lines": [
+            {
+                "product": line.product_id,
+                "quantity": format(line.quantity, "f"),
+                "unit_price": format_money(line.unit_price, currency),
+                "total": format_money(line.total, currency),
+            }
+            for line in lines
+        ],
+        "payments": [
+            {"method": payment.method, "amount": format_money(payment.amount, currency)}
+            for payment in payments
+        ],
+        "created_at": _iso(sale.created_at),
+    }
+
+
+def sale_refunded_data(refund: Refund, *, lines: Sequence[RefundLine]) -> dict[str, Any]:
+    """`sale.refunded`: what was given back of which sale."""
+    currency = active_currency()
+    return {
+        "id": refund.pk,
+        "sale": refund.sale_id,
+        "currency": currency,
+        "total": format_money(refund.total, currency),
+        "cash_rounding": format_money(refund.cash_rounding, currency),
+        "method": refund.method,
+        "restock": refund.restock,
+        "lines": [
+            {
+                "line": line.line_id,
+                "quantity": format(line.quantity, "f"),
+                "total": format_money(line.total, currency),
+            }
+            for line in lines
+        ],
+        "created_at": _iso(refund.created_at),
+    }
+
+
+def shift_closed_data(shift: Shift) -> dict[str, Any]:
+    """`shift.closed`: the Z report."""
+    currency = active_currency()
+    money = (
+        "opening_cash",
+        "cash_sales",
+        "cash_refunds",
+        "pay_ins",
+        "pay_outs",
+        "cash_rounding",
+        "expected_cash",
+        "counted_cash",
+        "difference",
+        "late_sales_total",
+    )
+    return {
+        "id": shift.pk,
+        "register": shift.register_id,
+        "currency": currency,
+        "opened_at": _iso(shift.opened_at),
+        "closed_at": _iso(shift.closed_at),
+        "sales_count": shift.sales_count,
+        "late_sales_count": shift.late_sales_count,
+        **{field: format_money(getattr(shift, field), currency) for field in money},
+        "totals_by_method": shift.totals_by_method,
+    }
+
+
+def sync_conflict_data(conflict: SaleConflict, *, sale: Sale) -> dict[str, Any]:
+    """`sync.conflict`: an offline sale took stock that was no longer there."""
+    return {
+        "sale": sale.pk,
+        "number": sale.number,
+        "client_id": None if sale.client_id is None else str(sale.client_id),
+        "product": conflict.product_id,
+        "requested": format(conflict.requested, "f"),
+        "available": format(conflict.available, "f"),
+    }

@@ -1,0 +1,220 @@
+"""The transactional outbox: an event exists exactly when its cause committed, with ids that a
+poller following `?after=` never skips, even while events are being written."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django_tenants.utils import schema_context, tenant_context
+
+from catalog.services import product_update, stock_adjust
+from core.events import SALE_COMPLETED, event_emit
+from core.models import Event
+from sales.models import Sale
+from tests.conftest import make_store
+from tests.sales.test_shifts import SHIFTS, add_product, checkout, open_shift
+
+EVENTS = "/api/events/"
+
+
+def events_of(staffed) -> list[tuple[str, dict]]:
+    with schema_context(staffed.store.schema_name):
+        return list(Event.objects.order_by("id").values_list("type", "data"))
+
+
+def types_of(staffed) -> list[str]:
+    return [kind for kind, _ in events_of(staffed)]
+
+
+def cash(amount: str) -> list[dict]:
+    return [{"method": "cash", "amount": amount}]
+
+
+def test_a_committed_checkout_writes_one_event_and_a_refused_one_none(store_a, client_for):
+    add_product(store_a, name="Tea", price="2.50", tax_rate="10", stock="3")
+    client = client_for(store_a.cashier, store_a.store)
+    open_shift(client)
+    before = types_of(store_a)
+
+    sold = checkout(client, [{"product": 1, "quantity": "2"}], cash("5.00"))
+    refused = checkout(client, [{"product": 1, "quantity": "5"}], cash("20.00"))
+    bad = checkout(client, [{"product": 1, "quantity": "-1"}], cash("5.00"))
+
+    assert sold.status_code == 201
+    assert (refused.status_code, bad.status_code) == (409, 400)
+    after = events_of(store_a)[len(before) :]
+    assert [kind for kind, _ in after] == ["sale.completed"]
+    data = after[0][1]
+    assert (data["id"], data["number"], data["total"], data["currency"]) == (1, 1, "5.00", "EUR")
+    assert data["lines"] == [
+        {"product": 1, "quantity": "2.000", "unit_price": "2.50", "total": "5.00"}
+    ]
+    assert data["payments"] == [{"method": "cash", "amount": "5.00"}]
+
+
+def test_refunds_shift_closes_and_product_changes_are_events(store_a, client_for):
+    add_product(store_a, name="Tea", price="2.50", tax_rate="10", stock="10")
+    owner = client_for(store_a.owner, store_a.store)
+    open_shift(owner)
+    checkout(owner, [{"product": 1, "quantity": "2"}], cash("5.00"))
+
+    owner.post(
+        "/api/sales/1/refund/",
+        {"lines": [{"line": 1, "quantity": "1"}], "method": "cash"},
+        format="json",
+    )
+    owner.patch("/api/catalog/products/1/", {"price": "2.60"}, format="json")
+    owner.post(f"{SHIFTS}1/close/", {"counted_cash": "102.50"}, format="json")
+
+    kinds = types_of(store_a)
+    assert kinds == [
+        "product.changed",  # created
+        "sale.completed",
+        "sale.refunded",
+        "product.changed",  # repriced
+        "shift.closed",
+    ]
+    data = dict(zip(kinds, (data for _, data in events_of(store_a)), strict=False))
+    assert data["sale.refunded"]["total"] == "2.50"
+    assert data["shift.closed"]["expected_cash"] == "102.50"
+    assert data["shift.closed"]["difference"] == "0.00"
+    changed = [data for kind, data in events_of(store_a) if kind == "product.changed"]
+    assert [(c["change"], c["price"]) for c in changed] == [
+        ("created", "2.50"),
+        ("updated", "2.60"),
+    ]
+
+
+def test_stock_low_once_per_crossing_of_the_reorder_level(store_a, client_for):
+    product = add_product(store_a, name="Milk", price="1.00", tax_rate="0", stock="10")
+    with tenant_context(store_a.store):
+        product_update(product=product, reorder_level=Decimal("5"))
+    client = client_for(store_a.cashier, store_a.store)
+    open_shift(client)
+
+    for _ in range(3):  # 10 → 8 → 6 → 4: crosses once, at the third
+        checkout(client, [{"product": 1, "quantity": "2"}], cash("2.00"))
+    checkout(client, [{"product": 1, "quantity": "1"}], cash("1.00"))  # 3: already below
+    with tenant_context(store_a.store):
+        stock_adjust(product=product, delta=Decimal("10"), reason="restock", user=None)  # 13
+    checkout(client, [{"product": 1, "quantity": "8"}], cash("8.00"))  # 5: at the level again
+
+    low = [data for kind, data in events_of(store_a) if kind == "stock.low"]
+    assert low == [
+        {"product": 1, "name": "Milk", "sku": "MILK", "stock": "4.000", "reorder_level": "5.000"},
+        {"product": 1, "name": "Milk", "sku": "MILK", "stock": "5.000", "reorder_level": "5.000"},
+    ]
+
+
+def test_the_feed_pages_after_an_id_in_order(store_a, client_for):
+    add_product(store_a, name="Tea", price="1.00", tax_rate="0", stock="100")
+    client = client_for(store_a.manager, store_a.store)
+    open_shift(client)
+    for _ in range(5):
+        checkout(client, [{"product": 1, "quantity": "1"}], cash("1.00"))
+
+    everything = client.get(EVENTS).json()
+    after_two = client.get(f"{EVENTS}?after=2&page_size=2").json()
+    sales_only = client.get(f"{EVENTS}?type=sale.completed").json()
+
+    assert everything["count"] == 6
+    assert [event["id"] for event in everything["results"]] == [1, 2, 3, 4, 5, 6]
+    assert set(everything["results"][1]) == {"id", "type", "timestamp", "data"}
+    assert [event["id"] for event in after_two["results"]] == [3, 4]
+    assert after_two["count"] == 4
+    assert after_two["next"] is not None
+    assert sales_only["count"] == 5
+
+
+@pytest.mark.parametrize("query", ["after=-1", "after=x", f"after={2**63}", "type=sale.eaten"])
+def test_a_bad_feed_query_is_400(store_a, client_for, query):
+    response = client_for(store_a.owner, store_a.store).get(f"{EVENTS}?{query}")
+
+    assert response.status_code == 400
+
+
+def test_cashiers_do_not_read_the_feed_and_other_stores_see_none_of_it(
+    store_a, store_b, client_for
+):
+    add_product(store_a, name="Secret tea", price="1.00", tax_rate="0", stock="1")
+
+    cashier = client_for(store_a.cashier, store_a.store).get(EVENTS)
+    outsider = client_for(store_b.owner, store_a.store).get(EVENTS)
+    own = client_for(store_b.owner, store_b.store).get(EVENTS).json()
+
+    assert cashier.status_code == 403
+    assert outsider.status_code == 403
+    assert own["count"] == 0
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_an_event_outside_a_transaction_is_refused():
+    staffed = make_store("tenant_test_alpha", name="Outbox Store")
+
+    with tenant_context(staffed.store), pytest.raises(RuntimeError, match="transaction"):
+        event_emit(SALE_COMPLETED, {"id": 1})
+
+    assert events_of(staffed) == []
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_a_poller_following_after_misses_no_event_written_concurrently():
+    """Eight writers commit events in random order of their ids' taking, some rolling back;
+    a poller following `after` ends with exactly the committed events, in id order."""
+    staffed = make_store("tenant_test_alpha", name="Outbox Store")
+    committed: list[int] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def writer(number: int) -> None:
+        try:
+            for round_ in range(25):
+                with tenant_context(staffed.store):
+                    try:
+                        with transaction.atomic():
+                            event_emit(SALE_COMPLETED, {"writer": number, "round": round_})
+                            if round_ % 5 == number % 5:
+                                raise RuntimeError("rolled back")
+                    except RuntimeError:
+                        continue
+                    with lock:
+                        committed.append((number, round_))
+        finally:
+            connection.close()
+
+    seen: list[int] = []
+    seen_data: list[dict] = []
+
+    def poller() -> None:
+        last = 0
+        try:
+            with tenant_context(staffed.store):
+                while True:
+                    finished = done.is_set()
+                    batch = list(Event.objects.filter(id__gt=last).order_by("id")[:50])
+                    for event in batch:
+                        seen.append(event.id)
+                        seen_data.append(event.data)
+                        last = event.id
+                    if finished and not batch:
+                        return
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=poller)
+    reader.start()
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    reader.join()
+
+    assert len(committed) == 8 * 20
+    assert seen == sorted(seen)
+    assert seen == list(range(1, len(committed) + 1))  # gap-free: rollbacks take no id
+    assert sorted((d["writer"], d["round"]) for d in seen_data) == sorted(committed)
+    with tenant_context(staffed.store):
+        assert not Sale.objects.exists()

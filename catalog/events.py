@@ -3,7 +3,8 @@
 from typing import Any
 
 from catalog.models import Product
-from core.money import active_currency, format_money
+from core.money import format_money
+from stores.tenancy import current_store
 
 
 def _quantity(value: object) -> str:
@@ -12,7 +13,7 @@ def _quantity(value: object) -> str:
 
 def product_changed_data(product: Product, *, change: str) -> dict[str, Any]:
     """`product.changed`: created, updated, deactivated (or, with only its id, deleted)."""
-    currency = active_currency()
+    currency = current_store().currency
     return {
         "id": product.pk,
         "change": change,

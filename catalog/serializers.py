@@ -52,6 +52,14 @@ class ProductSerializer(ModelSerializer):
         required=False,
         help_text='A percentage: "20.00" is 20 %.',
     )
+    reorder_level = PlainDecimalField(
+        max_digits=12,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        required=False,
+        allow_null=True,
+        help_text="Stock falling to this or below emits `stock.low` (null: never).",
+    )
 
     class Meta:
         model = Product

@@ -60,6 +60,8 @@ class WebhookCreatedSerializer(WebhookSerializer):
 
 
 class WebhookAttemptSerializer(serializers.ModelSerializer):
+    """One request of a delivery: when, the answer's code (none: no answer), how long, why."""
+
     class Meta:
         model = WebhookAttempt
         fields = ("attempted_at", "response_code", "latency_ms", "error")

@@ -1,9 +1,11 @@
 """What the sales' events say (`core.events`): a sale, a refund, a closed shift, a conflict."""
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from core.money import active_currency, format_money
+from core.money import format_money
+from stores.tenancy import current_store
 from sales.models import Refund, RefundLine, Sale, SaleConflict, SaleLine, SalePayment, Shift
 
 
@@ -11,11 +13,16 @@ def _iso(moment: object) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+def _money(value: object, currency: str) -> str | None:
+    # Decimal() first: a service's caller may have given a whole number as an int.
+    return None if value is None else format_money(Decimal(value), currency)
+
+
 def sale_completed_data(
     sale: Sale, *, lines: Sequence[SaleLine], payments: Sequence[SalePayment]
 ) -> dict[str, Any]:
     """`sale.completed`: the sale as made, its lines and payments."""
-    currency = active_currency()
+    currency = current_store().currency
     return {
         "id": sale.pk,
         "number": sale.number,
@@ -27,20 +34,20 @@ def sale_completed_data(
         "cashier": sale.cashier_id,
         "customer": sale.customer_id,
         "currency": currency,
-        "total": format_money(sale.total, currency),
-        "tax_total": format_money(sale.tax_total, currency),
-        "cash_rounding": format_money(sale.cash_rounding, currency),
+        "total": _money(sale.total, currency),
+        "tax_total": _money(sale.tax_total, currency),
+        "cash_rounding": _money(sale.cash_rounding, currency),
         "lines": [
             {
                 "product": line.product_id,
                 "quantity": format(line.quantity, "f"),
-                "unit_price": format_money(line.unit_price, currency),
-                "total": format_money(line.total, currency),
+                "unit_price": _money(line.unit_price, currency),
+                "total": _money(line.total, currency),
             }
             for line in lines
         ],
         "payments": [
-            {"method": payment.method, "amount": format_money(payment.amount, currency)}
+            {"method": payment.method, "amount": _money(payment.amount, currency)}
             for payment in payments
         ],
         "created_at": _iso(sale.created_at),
@@ -49,20 +56,20 @@ def sale_completed_data(
 
 def sale_refunded_data(refund: Refund, *, lines: Sequence[RefundLine]) -> dict[str, Any]:
     """`sale.refunded`: what was given back of which sale."""
-    currency = active_currency()
+    currency = current_store().currency
     return {
         "id": refund.pk,
         "sale": refund.sale_id,
         "currency": currency,
-        "total": format_money(refund.total, currency),
-        "cash_rounding": format_money(refund.cash_rounding, currency),
+        "total": _money(refund.total, currency),
+        "cash_rounding": _money(refund.cash_rounding, currency),
         "method": refund.method,
         "restock": refund.restock,
         "lines": [
             {
                 "line": line.line_id,
                 "quantity": format(line.quantity, "f"),
-                "total": format_money(line.total, currency),
+                "total": _money(line.total, currency),
             }
             for line in lines
         ],
@@ -72,7 +79,7 @@ def sale_refunded_data(refund: Refund, *, lines: Sequence[RefundLine]) -> dict[s
 
 def shift_closed_data(shift: Shift) -> dict[str, Any]:
     """`shift.closed`: the Z report."""
-    currency = active_currency()
+    currency = current_store().currency
     money = (
         "opening_cash",
         "cash_sales",
@@ -93,7 +100,7 @@ def shift_closed_data(shift: Shift) -> dict[str, Any]:
         "closed_at": _iso(shift.closed_at),
         "sales_count": shift.sales_count,
         "late_sales_count": shift.late_sales_count,
-        **{field: format_money(getattr(shift, field), currency) for field in money},
+        **{field: _money(getattr(shift, field), currency) for field in money},
         "totals_by_method": shift.totals_by_method,
     }
 

@@ -88,7 +88,7 @@ def schema_names() -> set[str]:
 # Redis databases a test run uses: the one named by REDIS_URL (or 0 of a server started here),
 # and a few more below it for the brokers of the real-worker tests, per xdist worker, so that two
 # workers' Celery processes never take each other's tasks.
-REDIS_DATABASES_PER_WORKER = 3
+REDIS_DATABASES_PER_WORKER = 5
 
 
 def xdist_worker_index() -> int:
@@ -97,7 +97,7 @@ def xdist_worker_index() -> int:
 
 
 def redis_database(redis_url: str, purpose: int) -> str:
-    """The URL of this worker's Redis database for `purpose` (0: REDIS_URL's own role, 1 and 2:
+    """The URL of this worker's Redis database for `purpose` (0: REDIS_URL's own role, 1 to 4:
     the brokers of the real-worker tests)."""
     base, _, database = redis_url.rpartition("/")
     first = int(database or 0)

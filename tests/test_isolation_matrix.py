@@ -21,7 +21,10 @@ from rest_framework.test import APIClient
 
 from catalog.services import category_create, product_create, stock_adjust
 from customers.services import customer_create
+from jobs.models import Webhook, WebhookDelivery
 from jobs.services import job_create
+from jobs.webhooks.secrets import secret_encrypt, secret_new
+from jobs.webhooks.services import deliveries_fan_out
 from sales.models import Refund
 from sales.services import (
     LineInput,
@@ -243,6 +246,17 @@ BODIES: dict[str, Callable[[SimpleNamespace], dict[str, Any]]] = {
         "reason": "intruder",
     },
     "POST /api/analytics/regenerate/": lambda refs: {"from": "2024-01-01", "to": "2024-01-31"},
+    # A public address, so production settings take it (no request is made in the matrix).
+    "POST /api/webhooks/": lambda refs: {
+        "url": "https://93.184.216.34/intruder",
+        "events": ["sale.completed"],
+    },
+    "PUT /api/webhooks/{pk}/": lambda refs: {
+        "url": "https://93.184.216.34/intruder",
+        "events": ["sale.completed"],
+        "is_active": False,
+    },
+    "PATCH /api/webhooks/{pk}/": lambda refs: {"is_active": False},
 }
 # Creations whose body names B's objects by id (all of them ids that A lacks): sent with A's key,
 # they must be refused as unknown ids, not link anything in A to B.
@@ -346,6 +360,14 @@ def _fill(staffed: StoreWithStaff, *, label: str, more: int) -> SimpleNamespace:
             )
         for n in range(1, 2 + more):
             job_create(kind=f"{label}.export", params={"note": f"{label} {n}"}, requested_by=owner)
+        # Subscriptions, with deliveries of the sales above (made as the workers make them).
+        for n in range(1, 2 + more):
+            Webhook.objects.create(
+                url=f"https://93.184.216.34/{label.lower()}-hook-{n}",
+                events=["sale.completed", "sale.refunded"],
+                secret=secret_encrypt(secret_new()),
+            )
+        deliveries_fan_out()
     for n in range(1, 2 + more):
         invitation_create(
             store=staffed.store,
@@ -415,10 +437,14 @@ def _path_ids(operation: Operation, staffed: StoreWithStaff) -> set[int]:
         return set(queryset.values_list("pk", flat=True))
 
 
-# Ids in a path beside the view's own object: one of B's, belonging to that object (B's sale).
+# Ids in a path beside the view's own object: one of B's, belonging to that object (B's sale,
+# B's webhook).
 NESTED_IDS: dict[str, Callable[[int], int]] = {
     "refund_id": lambda sale: (
         Refund.objects.filter(sale_id=sale).values_list("pk", flat=True).first()
+    ),
+    "delivery_id": lambda webhook: (
+        WebhookDelivery.objects.filter(webhook_id=webhook).values_list("pk", flat=True).first()
     ),
 }
 

@@ -26,7 +26,10 @@ from stores.fanout import for_each_store
 from stores.models import Store
 
 logger = logging.getLogger(__name__)
-NUDGE_SECONDS = 30  # a nudge's mark outlives a queued dispatch that never ran by this much
+# A nudge's mark outlives a queued dispatch that never ran (a lost task) by this much. The mark
+# is cleared by the dispatch as it starts: the cache must be shared (CACHE_URL) by the web
+# processes and the workers, as for the analytics refreshes.
+NUDGE_SECONDS = 10
 
 
 def _nudge_mark(schema_name: str) -> str:

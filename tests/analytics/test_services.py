@@ -849,7 +849,7 @@ def test_a_committed_checkout_and_refund_refresh_their_day(
 
     # then the summary of today shows them, with no rebuild asked for
     body = client_for(store_a.owner, store_a.store).get("/api/analytics/summary/").json()
-    assert len(sold) == 1
+    assert len(sold) == 2  # one refresh of the day, and the nudge of the sale's event
     assert (body["to"], body["sales_count"], body["revenue"], body["refunds"]) == (
         today.isoformat(),
         2,

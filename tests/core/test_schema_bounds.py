@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from catalog.services import category_create, product_create, stock_adjust
 from customers.services import customer_create
+from jobs.models import Webhook
 from sales.services import LineInput, PaymentInput, sale_checkout, shift_open
 from stores.models import Membership
 from tests.conftest import StoreWithStaff, access_token
@@ -134,6 +135,9 @@ def world(store_a: StoreWithStaff) -> StoreWithStaff:
             register_id=store_a.register.pk,
             lines=[LineInput(product_id=product.pk, quantity=Decimal("1"))],
             payments=[PaymentInput(method="cash", amount=Decimal("2"))],
+        )
+        Webhook.objects.create(
+            url="https://93.184.216.34/hook", events=["sale.completed"], secret="unused"
         )
     connection.set_schema_to_public()
     store_a.manager_membership = Membership.objects.get(user=store_a.manager).pk

@@ -12,6 +12,20 @@ from tests.conftest import STORE_SCHEMAS
 from tests.stores.test_provisioning import MIGRATED, catalog
 
 
+def one_migration_behind(schema_name: str) -> None:
+    """Undo the store's last migration of jobs (its webhook tables), as if it had not run."""
+    tables = ", ".join(
+        f'"{schema_name}".{table}'
+        for table in ("jobs_webhookattempt", "jobs_webhookdelivery", "jobs_webhook")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'DELETE FROM "{schema_name}".django_migrations '
+            "WHERE app = 'jobs' AND name = '0002_webhooks'"
+        )
+        cursor.execute(f"DROP TABLE {tables}")
+
+
 def test_migrate_schemas_migrates_only_the_stores_behind_and_tops_up_the_spares(db, settings):
     settings.STORE_SPARE_SCHEMAS = 1
     for number, schema_name in enumerate(STORE_SCHEMAS[:2]):
@@ -23,12 +37,7 @@ def test_migrate_schemas_migrates_only_the_stores_behind_and_tops_up_the_spares(
             currency="EUR",
             timezone="UTC",
         )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'DELETE FROM "{STORE_SCHEMAS[1]}".django_migrations '
-            "WHERE app = 'jobs' AND name = '0001_initial'"
-        )
-        cursor.execute(f'DROP TABLE "{STORE_SCHEMAS[1]}".jobs_job')
+    one_migration_behind(STORE_SCHEMAS[1])
     out = io.StringIO()
 
     call_command("migrate_schemas", tenant=True, interactive=False, stdout=out)
@@ -52,12 +61,7 @@ def test_migrate_schemas_reports_a_failing_store_goes_on_with_the_others_and_exi
             currency="EUR",
             timezone="UTC",
         )
-        with connection.cursor() as cursor:  # every store one migration behind
-            cursor.execute(
-                f'DELETE FROM "{schema_name}".django_migrations '
-                "WHERE app = 'jobs' AND name = '0001_initial'"
-            )
-            cursor.execute(f'DROP TABLE "{schema_name}".jobs_job')
+        one_migration_behind(schema_name)  # every store
     run_migrations = command.run_migrations
 
     def fail_in_beta(args, options, codename, schema_name, *rest, **kwargs):

@@ -5,8 +5,8 @@ from decimal import Decimal
 from typing import Any
 
 from core.money import format_money
-from stores.tenancy import current_store
 from sales.models import Refund, RefundLine, Sale, SaleConflict, SaleLine, SalePayment, Shift
+from stores.tenancy import current_store
 
 
 def _iso(moment: object) -> str | None:

@@ -3,24 +3,26 @@ delivery latency from commit to receiver.
 
     python bench/webhooks.py [--seconds 10] [--clients 8] [--rounds 2]
 
-gunicorn on loopback (2 workers × 4 threads), a real Celery worker (4 threads) on Redis, the
-shared cache on Redis, and a receiver on loopback (an HTTP server in this process that answers
-204). Each round drives `--clients` keep-alive clients ringing up checkouts of 1–3 lines for
-`--seconds` with no subscription, then with two subscriptions to `sale.completed` (each sale is
-delivered twice). The floor: checkouts with two subscriptions at least 0.9 × those without.
-Latency is the receiver's clock at arrival less the event's `timestamp` (written just before
-its transaction commits): p50 and p99 under the load. Runs against DATABASE_URL (or the
-embedded PostgreSQL); removes its store after.
+gunicorn on loopback (2 workers × 4 threads), a real Celery worker (4 threads, at a lower CPU
+priority: `--worker-nice`) on Redis, the shared cache on Redis, and a receiver on loopback in a
+process of its own (an HTTP server answering 204). Each round drives `--clients` keep-alive
+clients ringing up checkouts of 1–3 lines for `--seconds` with no subscription, then with two
+subscriptions to `sale.completed` (each sale is delivered twice). The floor: checkouts with two
+subscriptions at least 0.9 × those without. Latency is the receiver's clock at arrival less the
+event's `timestamp` (written just before its transaction commits): p50 and p99 under the load.
+`--no-worker` leaves the deliveries queued, to measure the request path's own cost. Runs
+against DATABASE_URL (or the embedded PostgreSQL); removes its store after.
 """
 
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -28,10 +30,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from _setup import drop_queued_tasks, setup_django
-from checkout import drive
 
+CACHE = "redis://127.0.0.1:6379/12"
+# This process, gunicorn and the worker share the cache (the nudge marks, the "has webhooks"
+# flag) and post to the receiver on loopback.
+os.environ.update({"CACHE_URL": CACHE, "WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_REQUIRE_HTTPS": "0"})
 setup_django()
 
+from checkout import drive  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
@@ -40,19 +46,19 @@ from catalog.services import product_create, stock_adjust  # noqa: E402
 from jobs.models import Webhook, WebhookDelivery  # noqa: E402
 from jobs.webhooks.services import webhook_create, webhook_delete  # noqa: E402
 from onboarding.services import store_signup  # noqa: E402
-from ops.serving import database_url, gunicorn  # noqa: E402
+from ops.serving import database_url, free_port, gunicorn  # noqa: E402
 from sales.services import shift_open  # noqa: E402
 from stores.models import User  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 200
 FLOOR = 0.9
-CACHE = "redis://127.0.0.1:6379/12"
 
 
 class Arrivals(BaseHTTPRequestHandler):
-    latencies: list[float] = []
-    lock = threading.Lock()
+    """The receiver: answers 204 and appends each event's latency (seconds) to `log`."""
+
+    log = None
 
     def log_message(self, *args: object) -> None:
         pass
@@ -61,11 +67,19 @@ class Arrivals(BaseHTTPRequestHandler):
         arrived = time.time()
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         sent = datetime.fromisoformat(body["timestamp"]).timestamp()
-        with self.lock:
-            self.latencies.append(arrived - sent)
+        with open(self.log, "a") as log:
+            log.write(f"{arrived - sent}\n")
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+
+def receive(port: int, log: str) -> None:
+    """The receiver's process: apart from the clients, so it takes none of their interpreter."""
+    Arrivals.log = log
+    server = ThreadingHTTPServer(("127.0.0.1", port), Arrivals)
+    server.daemon_threads = True
+    server.serve_forever()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -140,12 +154,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--worker-nice", type=int, default=10)
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="No worker: the request path's own cost (the deliveries wait and are not counted).",
+    )
     args = parser.parse_args()
 
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Arrivals)
-    receiver.daemon_threads = True
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{receiver.server_port}/hooks"
+    with tempfile.NamedTemporaryFile(prefix="kassa-webhooks-", suffix=".log", delete=False) as f:
+        log = f.name
+    port = free_port()
+    receiver = multiprocessing.get_context("fork").Process(target=receive, args=(port, log))
+    receiver.start()
+    url = f"http://127.0.0.1:{port}/hooks"
     owner, _ = User.objects.get_or_create(email="bench-webhooks@bench.kassa.local")
     store, product_ids = stocked_store(owner)
     environment = {
@@ -155,12 +177,18 @@ def main() -> None:
         "WEBHOOK_ALLOW_PRIVATE": "1",
         "WEBHOOK_REQUIRE_HTTPS": "0",
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads",
-         "--concurrency=4", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+    # The worker at a lower CPU priority, as background work beside the web processes on one
+    # machine: deliveries use what the checkouts leave (on 2 cores they share everything).
+    command = [
+        *("nice", "-n", str(args.worker_nice)),
+        *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads"),
+        *("--concurrency=4", "--without-gossip", "--without-mingle", "--loglevel=WARNING"),
+    ]
+    worker = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
+        ["true"] if args.no_worker else command,
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **environment},
-    )  # fmt: skip
+    )
     headers = {
         "Authorization": f"Bearer {RefreshToken.for_user(owner).access_token}",
         "X-Tenant-Key": store.tenant_key,
@@ -177,11 +205,11 @@ def main() -> None:
                 checkout=checkout_request(product_ids),
                 args=args,
             )
-            delivered, pending = settled(store)
+            delivered, pending = (0, 0) if args.no_worker else settled(store)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-        receiver.shutdown()
+        receiver.terminate()
         store.delete(force_drop=True)
         owner.delete()
         drop_queued_tasks()
@@ -195,7 +223,8 @@ def main() -> None:
         f"  with two / with none = {ratio:.2f} (floor: {FLOOR}) "
         f"{'OK' if ratio >= FLOOR else 'BELOW FLOOR'}"
     )
-    latencies = Arrivals.latencies
+    latencies = [float(line) for line in Path(log).read_text().split()]
+    Path(log).unlink()
     print(
         f"  deliveries: {delivered} arrived, {pending} not; commit to receiver "
         f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "

@@ -9,7 +9,7 @@ import urllib3
 from django.conf import settings
 from standardwebhooks import Webhook as Signer
 
-from jobs.webhooks.addresses import AddressRefused, target_resolve
+from jobs.webhooks.addresses import AddressRefused, Target, target_resolve
 
 USER_AGENT = "Kassa-Webhooks/1"
 # What a receiver may answer for "try again later"; other 4xx end the delivery.
@@ -46,7 +46,51 @@ def signed_headers(*, secret: str, message_id: str, sent_at: datetime, body: str
     }
 
 
-def post(*, url: str, body: str, headers: dict[str, str]) -> Outcome:
+class Connections:
+    """Keep-alive connections of one worker's batch, one pool per checked address and host:
+    a batch of deliveries to one URL reuses one connection."""
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
+
+    def pool(self, target: Target) -> urllib3.HTTPConnectionPool:
+        key = (target.parts.scheme, target.address, target.port, target.host)
+        if key not in self._pools:
+            seconds = settings.WEBHOOK_TIMEOUT_SECONDS
+            options = {
+                "timeout": urllib3.Timeout(connect=seconds, read=seconds),
+                "retries": False,
+                "maxsize": 1,
+            }
+            if target.parts.scheme == "https":
+                self._pools[key] = urllib3.HTTPSConnectionPool(
+                    target.address,
+                    target.port,
+                    server_hostname=target.host,
+                    assert_hostname=target.host,
+                    **options,
+                )
+            else:
+                self._pools[key] = urllib3.HTTPConnectionPool(
+                    target.address, target.port, **options
+                )
+        return self._pools[key]
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def __enter__(self) -> "Connections":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def post(
+    *, url: str, body: str, headers: dict[str, str], connections: Connections | None = None
+) -> Outcome:
     """POST `body` to `url`; what happened, never an exception."""
     started = time.monotonic()
 
@@ -57,43 +101,31 @@ def post(*, url: str, body: str, headers: dict[str, str]) -> Outcome:
         target = target_resolve(url)
     except AddressRefused as refusal:
         return Outcome(None, took(), f"refused: {refusal}")
-    seconds = settings.WEBHOOK_TIMEOUT_SECONDS
-    options = {
-        "timeout": urllib3.Timeout(connect=seconds, read=seconds),
-        "retries": False,
-        "maxsize": 1,
-    }
-    if target.parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            target.address,
-            target.port,
-            server_hostname=target.host,
-            assert_hostname=target.host,
-            **options,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(target.address, target.port, **options)
+    own = connections is None
+    connections = connections or Connections()
     path = target.parts.path or "/"
     if target.parts.query:
         path += f"?{target.parts.query}"
     try:
-        with pool:
-            response = pool.urlopen(
-                "POST",
-                path,
-                body=body.encode(),
-                headers={
-                    **headers,
-                    "Host": target.parts.netloc,
-                    "Content-Type": "application/json",
-                    "User-Agent": USER_AGENT,
-                },
-                redirect=False,
-                retries=False,
-                preload_content=False,
-            )
-            response.drain_conn()
-            response.release_conn()
+        response = connections.pool(target).urlopen(
+            "POST",
+            path,
+            body=body.encode(),
+            headers={
+                **headers,
+                "Host": target.parts.netloc,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            redirect=False,
+            retries=False,
+            preload_content=False,
+        )
+        response.drain_conn()
+        response.release_conn()
     except urllib3.exceptions.HTTPError as error:
         return Outcome(None, took(), f"{type(error).__name__}: {error}"[:500])
+    finally:
+        if own:
+            connections.close()
     return Outcome(response.status, took())

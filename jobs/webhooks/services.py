@@ -39,6 +39,7 @@ from stores.tenancy import current_store
 LEASE_SECONDS = 120
 # A worker posts for at most this long before it queues the rest and lets other stores' go.
 BATCH_SECONDS = 10.0
+BATCH_SIZE = 100
 BACKOFF_CAP_SECONDS = 3 * 3600
 GONE = 410
 
@@ -115,7 +116,11 @@ def webhook_update(
     return webhook
 
 
+@transaction.atomic
 def webhook_delete(*, webhook: Webhook) -> None:
+    """Delete a subscription and its deliveries. Its row is locked first: a dispatch making
+    deliveries for it meanwhile (it locks the row too) finishes before, or finds it gone."""
+    Webhook.objects.select_for_update().filter(pk=webhook.pk).first()
     webhook.delete()
     webhooks_cache_forget()
 
@@ -222,51 +227,108 @@ class Progress:
     retry_at: datetime | None = None
 
 
-def _record(delivery: WebhookDelivery, outcome: sending.Outcome, moment: datetime) -> None:
-    """Write the attempt and what follows from it, in one transaction."""
-    webhook = delivery.webhook
+def _settle(delivery: WebhookDelivery, outcome: sending.Outcome, moment: datetime) -> str:
+    """Apply one attempt's outcome to its delivery; why to turn the webhook off ("": not)."""
     delivery.attempts += 1
     delivery.first_attempt_at = delivery.first_attempt_at or moment
     delivery.response_code = outcome.response_code
     delivery.latency_ms = outcome.latency_ms
     delivery.error = outcome.error[:500]
-    disable = ""
     if outcome.succeeded:
         delivery.status = WebhookDelivery.Status.SUCCEEDED
         delivery.finished_at = moment
-    elif not outcome.retryable:
+        return ""
+    if not outcome.retryable:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.finished_at = moment
         if outcome.response_code == GONE:
-            disable = f"The endpoint answered 410 Gone to event {delivery.event_id}."
-    else:
-        retry_at = moment + backoff(delivery.attempts)
-        if retry_at - delivery.first_attempt_at > timedelta(
-            seconds=settings.WEBHOOK_RETRY_FOR_SECONDS
-        ):
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.finished_at = moment
-            what = outcome.error or f"answered {outcome.response_code}"
-            disable = (
-                f"Event {delivery.event_id} could not be delivered for "
-                f"{settings.WEBHOOK_RETRY_FOR_SECONDS // 3600 or 1} h ({delivery.attempts} "
-                f"attempts; the last {what})."
-            )[:500]
-        else:
-            delivery.next_attempt_at = retry_at
+            return f"The endpoint answered 410 Gone to event {delivery.event_id}."
+        return ""
+    retry_at = moment + backoff(delivery.attempts)
+    window = timedelta(seconds=settings.WEBHOOK_RETRY_FOR_SECONDS)
+    if retry_at - delivery.first_attempt_at <= window:
+        delivery.next_attempt_at = retry_at
+        return ""
+    delivery.status = WebhookDelivery.Status.FAILED
+    delivery.finished_at = moment
+    what = outcome.error or f"answered {outcome.response_code}"
+    return (
+        f"Event {delivery.event_id} could not be delivered for "
+        f"{settings.WEBHOOK_RETRY_FOR_SECONDS // 3600 or 1} h ({delivery.attempts} "
+        f"attempts; the last {what})."
+    )[:500]
+
+
+_SETTLED_FIELDS = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "first_attempt_at",
+    "response_code",
+    "latency_ms",
+    "error",
+    "finished_at",
+)
+
+
+def _record(
+    webhook: Webhook, attempts: list[tuple[WebhookDelivery, sending.Outcome, datetime]]
+) -> None:
+    """Write a batch's attempts and their deliveries' new states, in one transaction."""
+    if not attempts:
+        return
+    disable = ""
+    for delivery, outcome, moment in attempts:
+        disable = _settle(delivery, outcome, moment) or disable
     with transaction.atomic():
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            attempted_at=moment,
-            response_code=outcome.response_code,
-            latency_ms=outcome.latency_ms,
-            error=delivery.error,
+        # The subscription's row, locked against its deletion (which locks it too): deleted
+        # meanwhile, its deliveries are gone and these attempts are not written.
+        if not Webhook.objects.select_for_update(no_key=True).filter(pk=webhook.pk).exists():
+            webhook.is_active = False
+            return
+        WebhookAttempt.objects.bulk_create(
+            WebhookAttempt(
+                delivery=delivery,
+                attempted_at=moment,
+                response_code=outcome.response_code,
+                latency_ms=outcome.latency_ms,
+                error=delivery.error,
+            )
+            for delivery, outcome, moment in attempts
         )
-        delivery.save()
+        WebhookDelivery.objects.bulk_update(
+            [delivery for delivery, _, _ in attempts], _SETTLED_FIELDS
+        )
         if disable:
             Webhook.objects.filter(pk=webhook.pk).update(is_active=False, disabled_reason=disable)
             webhook.is_active = False
             webhooks_cache_forget()
+
+
+def _post_batch(
+    webhook: Webhook, secret: str, batch: list[WebhookDelivery], deadline: datetime
+) -> tuple[list, Progress | None]:
+    """Post a batch in event order until one fails (the rest wait behind it) or time is up."""
+    attempts = []
+    with sending.Connections() as connections:
+        for delivery in batch:
+            moment = now()
+            if delivery.next_attempt_at > moment:  # the head waits: the rest wait behind it
+                return attempts, Progress(retry_at=delivery.next_attempt_at)
+            if moment >= deadline:
+                return attempts, Progress(more_now=True)
+            body = event_body(delivery.event)
+            headers = sending.signed_headers(
+                secret=secret, message_id=message_id(delivery.event_id), sent_at=moment, body=body
+            )
+            outcome = sending.post(
+                url=webhook.url, body=body, headers=headers, connections=connections
+            )
+            attempts.append((delivery, outcome, moment))
+            if outcome.retryable or outcome.response_code == GONE:
+                # Recorded first: its retry time (or the webhook turned off) decides what follows.
+                return attempts, None
+    return attempts, None
 
 
 def webhook_deliver(*, webhook_id: int) -> Progress:
@@ -279,36 +341,33 @@ def webhook_deliver(*, webhook_id: int) -> Progress:
         webhook = Webhook.objects.get(pk=webhook_id)
         secret = secret_decrypt(webhook.secret)
         while webhook.is_active:
-            delivery = (
+            batch = list(
                 WebhookDelivery.objects.select_related("event")
                 .filter(webhook=webhook, status=WebhookDelivery.Status.PENDING)
-                .order_by("event_id")
-                .first()
+                .order_by("event_id")[:BATCH_SIZE]
             )
-            if delivery is None:
+            if not batch:
                 break
-            delivery.webhook = webhook
-            moment = now()
-            if delivery.next_attempt_at > moment:  # the head waits: the rest wait behind it
-                progress = Progress(retry_at=delivery.next_attempt_at)
+            attempts, stop = _post_batch(webhook, secret, batch, deadline)
+            _record(webhook, attempts)
+            if stop is not None:
+                progress = stop
                 break
-            if moment >= deadline:
-                progress = Progress(more_now=True)
-                break
-            body = event_body(delivery.event)
-            headers = sending.signed_headers(
-                secret=secret, message_id=message_id(delivery.event_id), sent_at=moment, body=body
-            )
-            outcome = sending.post(url=webhook.url, body=body, headers=headers)
-            _record(delivery, outcome, moment)
     finally:
         _release(webhook_id)
     if progress == Progress():
-        # Made meanwhile, while this worker held the lease and turned others away.
-        pending = WebhookDelivery.objects.filter(
-            webhook_id=webhook_id, status=WebhookDelivery.Status.PENDING, webhook__is_active=True
-        ).order_by("event_id")
-        head = pending.values_list("next_attempt_at", flat=True).first()
+        # Made meanwhile, while this worker held the lease and turned others away; or the head
+        # that just failed, now waiting for its retry.
+        head = (
+            WebhookDelivery.objects.filter(
+                webhook_id=webhook_id,
+                status=WebhookDelivery.Status.PENDING,
+                webhook__is_active=True,
+            )
+            .order_by("event_id")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
         if head is not None:
             progress = Progress(more_now=head <= now(), retry_at=None if head <= now() else head)
     return progress

@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 # is cleared by the dispatch as it starts: the cache must be shared (CACHE_URL) by the web
 # processes and the workers, as for the analytics refreshes.
 NUDGE_SECONDS = 10
+# A busy store's events of this long are made into deliveries and posted together: fewer, larger
+# batches (a few statements each, whatever their size), for a fraction of a second of latency.
+DISPATCH_DELAY_SECONDS = 0.25
 
 
 def _nudge_mark(schema_name: str) -> str:
@@ -44,19 +47,32 @@ def webhooks_nudge(*, schema_name: str) -> None:
     if not caches["shared"].add(_nudge_mark(schema_name), 1, timeout=NUDGE_SECONDS):
         return  # a dispatch is queued and has not started: it will see these events too
     try:
-        webhooks_dispatch.apply_async(headers={"_schema_name": schema_name})
+        webhooks_dispatch.apply_async(
+            countdown=DISPATCH_DELAY_SECONDS, headers={"_schema_name": schema_name}
+        )
     except Exception:  # a broker outage must not fail what has committed; the sweep catches up
         caches["shared"].delete(_nudge_mark(schema_name))
         logger.exception("webhook dispatch not queued")
 
 
+def _deliver_mark(schema_name: str, webhook_id: int) -> str:
+    return f"webhooks:deliver:{schema_name}:{webhook_id}"
+
+
 def _queue_deliver(webhook_id: int, *, countdown: float = 0) -> None:
+    """Queue a subscription's worker: now (once while one is queued and not started, as the
+    nudge), or for a retry that is due later."""
     if countdown > 0 and app.conf.task_always_eager:
         # Eager Celery (no broker: `make run`) would run it at once, again and again: a retry
         # waits for the store's next event instead.
         return
+    schema = connection.schema_name
+    if countdown <= 0 and not caches["shared"].add(
+        _deliver_mark(schema, webhook_id), 1, timeout=NUDGE_SECONDS
+    ):
+        return
     webhooks_deliver.apply_async(
-        args=[webhook_id], countdown=countdown, headers={"_schema_name": connection.schema_name}
+        args=[webhook_id], countdown=countdown, headers={"_schema_name": schema}
     )
 
 
@@ -73,6 +89,7 @@ def webhooks_dispatch() -> int:
 @app.task(name="webhooks.deliver")
 def webhooks_deliver(webhook_id: int) -> None:
     """Post a subscription's due deliveries; queue what is left, now or when it is due."""
+    caches["shared"].delete(_deliver_mark(connection.schema_name, webhook_id))
     progress = services.webhook_deliver(webhook_id=webhook_id)
     if progress.more_now:
         _queue_deliver(webhook_id)

@@ -82,6 +82,7 @@ def _stock_write(
     note: str,
     sale_id: int | None,
     refund_id: int | None,
+    events: list | None,
 ) -> list[StockMovement]:
     """The movements and the counters, for products locked and checked by the caller."""
     created_at = now()
@@ -105,7 +106,7 @@ def _stock_write(
         ),
         updated_at=created_at,
     )
-    low = []
+    low = events if events is not None else []
     for pk, delta in net.items():
         product = products[pk]
         before = product.stock
@@ -113,7 +114,8 @@ def _stock_write(
         level = product.reorder_level
         if level is not None and before > level >= product.stock:
             low.append((STOCK_LOW, stock_low_data(product)))
-    events_emit(low)  # rare: no statement at all when nothing crossed its level
+    if events is None:
+        events_emit(low)  # rare: no statement at all when nothing crossed its level
     for movement in movements:
         movement.product = products[movement.product_id]
     return movements
@@ -129,8 +131,14 @@ def stock_apply(
     refund_id: int | None = None,
     locked_products: Mapping[int, Product] | None = None,
     allow_negative: bool | None = None,
+    events: list | None = None,
 ) -> list[StockMovement]:
     """Apply stock changes: one movement per change, counters updated with F() alongside.
+
+    A product falling to its reorder level or below emits `stock.low`; a caller that writes
+    events of its own later in the transaction passes `events`, and the `stock.low` events are
+    appended there for it to write with its own: the event counter is always the last lock a
+    transaction takes (a checkout takes the sale number before it).
 
     The products are locked in pk order first (or were, by the caller, in this transaction:
     `locked_products`), so concurrent calls with the same products in any order neither deadlock
@@ -171,6 +179,7 @@ def stock_apply(
                 note=note,
                 sale_id=sale_id,
                 refund_id=refund_id,
+                events=events,
             )
     if refusal is not None:
         raise refusal

@@ -8,6 +8,7 @@ outbox, so an event whose nudge is lost (a broker down) is delivered by the next
 """
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ EVENT_TYPES = (
     SYNC_CONFLICT,
 )
 COUNTER = "events"
+logger = logging.getLogger(__name__)
 
 _EVENT_TABLE = Event._meta.db_table
 _COUNTER_TABLE = EventCounter._meta.db_table
@@ -86,5 +88,10 @@ def event_emit(kind: str, data: Mapping[str, Any]) -> None:
 
 
 def _tell_subscribers(schema_name: str) -> None:
+    # After the commit: what has committed must not fail now (a cache or broker down), or the
+    # client would see an error for a sale that was made, and might make it again.
     for path in settings.EVENT_SUBSCRIBERS:
-        import_string(path)(schema_name=schema_name)
+        try:
+            import_string(path)(schema_name=schema_name)
+        except Exception:
+            logger.exception("event subscriber failed", extra={"subscriber": path})

@@ -119,5 +119,5 @@ class EventViewSet(StoreScopedViewMixin, mixins.ListModelMixin, viewsets.Generic
     serializer_class = EventSerializer
     permission_classes = (store_roles(read=OWNER_OR_MANAGER, write=OWNER_OR_MANAGER),)
     filterset_class = EventFilter
-    ordering_fields = None
+    ordering_fields = ("id",)  # the feed's own order; nothing else (DRF's None is "any field")
     ordering = ("id",)

@@ -49,6 +49,7 @@ def receipt_email_enqueue(*, sale_id: int, to: str, refund_id: int | None = None
             kwargs={"sale_id": sale_id, "to": to, "refund_id": refund_id},
             headers={"_schema_name": connection.schema_name},
         )
-    except OperationalError as error:
+    except (OperationalError, SMTPException, OSError) as error:
+        # The broker is down; or, with eager Celery (no broker), the mail server failed.
         logger.warning("receipt email not queued", extra={"sale": sale_id})
         raise ServiceUnavailable("The receipt could not be queued for mail; try again.") from error

@@ -20,6 +20,10 @@ class AddressRefused(ValueError):
     """A URL Kassa will not post to, and why."""
 
 
+class AddressUnresolved(AddressRefused):
+    """The URL's host does not resolve now: at delivery, worth another try later."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL: its parts, and the address to connect to."""
@@ -30,10 +34,19 @@ class Target:
     address: str
 
 
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+
+
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:  # ::ffff:10.0.0.1, 2002:7f00:1::, Teredo: the IPv4 inside
+            ip = embedded
+        elif ip not in _GLOBAL_UNICAST_V6:
+            # Outside global unicast: NAT64 (64:ff9b::/96, which reaches IPv4 inside on
+            # NAT64 networks), IPv4-compatible (::7f00:1), site-local (fec0::/10), and the rest.
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -62,12 +75,10 @@ def target_resolve(url: str) -> Target:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise AddressRefused(f"The host {host} does not resolve.") from error
+        raise AddressUnresolved(f"The host {host} does not resolve.") from error
     addresses = list(dict.fromkeys(info[4][0] for info in found))
-    if not settings.WEBHOOK_ALLOW_PRIVATE:
-        private = [address for address in addresses if not _is_public(address)]
-        if private:
-            raise AddressRefused(
-                f"The host {host} resolves to an address that is not public ({private[0]})."
-            )
+    public = all(_is_public(address) for address in addresses)
+    if not public and not settings.WEBHOOK_ALLOW_PRIVATE:
+        # Which address is not said: the answers would map the network inside.
+        raise AddressRefused(f"The host {host} resolves to an address that is not public.")
     return Target(parts=parts, host=host, port=port, address=addresses[0])

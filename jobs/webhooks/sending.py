@@ -9,9 +9,10 @@ import urllib3
 from django.conf import settings
 from standardwebhooks import Webhook as Signer
 
-from jobs.webhooks.addresses import AddressRefused, Target, target_resolve
+from jobs.webhooks.addresses import AddressRefused, AddressUnresolved, Target, target_resolve
 
 USER_AGENT = "Kassa-Webhooks/1"
+MAX_ANSWER_BYTES = 64 * 1024
 # What a receiver may answer for "try again later"; other 4xx end the delivery.
 RETRYABLE_4XX = frozenset({408, 429})
 
@@ -58,7 +59,8 @@ class Connections:
         if key not in self._pools:
             seconds = settings.WEBHOOK_TIMEOUT_SECONDS
             options = {
-                "timeout": urllib3.Timeout(connect=seconds, read=seconds),
+                # `total` bounds the whole request: a receiver trickling bytes cannot hold on.
+                "timeout": urllib3.Timeout(connect=seconds, read=seconds, total=2 * seconds),
                 "retries": False,
                 "maxsize": 1,
             }
@@ -99,6 +101,8 @@ def post(
 
     try:
         target = target_resolve(url)
+    except AddressUnresolved as failure:  # DNS down for now: a network error, tried again
+        return Outcome(None, took(), f"unresolved: {failure}")
     except AddressRefused as refusal:
         return Outcome(None, took(), f"refused: {refusal}")
     own = connections is None
@@ -121,8 +125,12 @@ def post(
             retries=False,
             preload_content=False,
         )
-        response.drain_conn()
-        response.release_conn()
+        # What it says is not kept: a little is read so the connection can be reused, and a
+        # longer answer closes it instead.
+        if len(response.read(MAX_ANSWER_BYTES + 1)) > MAX_ANSWER_BYTES:
+            response.close()
+        else:
+            response.release_conn()
     except urllib3.exceptions.HTTPError as error:
         return Outcome(None, took(), f"{type(error).__name__}: {error}"[:500])
     finally:

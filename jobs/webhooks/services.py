@@ -72,12 +72,18 @@ class CreatedWebhook:
     secret: str  # shown once, in the answer to its creation
 
 
-@transaction.atomic
 def webhook_create(
     *, url: str, events: list[str], user: User | None, is_active: bool = True
 ) -> CreatedWebhook:
     """A subscription to the store's events from now on, and its signing secret."""
     _check_url(url)
+    return _webhook_insert(url=url, events=events, user=user, is_active=is_active)
+
+
+@transaction.atomic
+def _webhook_insert(
+    *, url: str, events: list[str], user: User | None, is_active: bool
+) -> CreatedWebhook:
     secret = secret_new()
     webhook = Webhook.objects.create(
         url=url,
@@ -91,7 +97,6 @@ def webhook_create(
     return CreatedWebhook(webhook=webhook, secret=secret)
 
 
-@transaction.atomic
 def webhook_update(
     *,
     webhook: Webhook,
@@ -101,18 +106,20 @@ def webhook_update(
 ) -> Webhook:
     """Change a subscription. Turning it back on clears why it was turned off, and it goes on
     from the events it had not yet been sent."""
-    webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
     if url is not None:
-        _check_url(url)
-        webhook.url = url
-    if events is not None:
-        webhook.events = _check_events(events)
-    if is_active is not None:
-        if is_active and not webhook.is_active:
-            webhook.disabled_reason = ""
-        webhook.is_active = is_active
-    webhook.save()
-    webhooks_cache_forget()
+        _check_url(url)  # DNS first, before any row is locked
+    with transaction.atomic():
+        webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
+        if url is not None:
+            webhook.url = url
+        if events is not None:
+            webhook.events = _check_events(events)
+        if is_active is not None:
+            if is_active and not webhook.is_active:
+                webhook.disabled_reason = ""
+            webhook.is_active = is_active
+        webhook.save()
+        webhooks_cache_forget()
     return webhook
 
 
@@ -185,18 +192,19 @@ def deliveries_fan_out() -> list[int]:
     )
 
 
-def _lease(webhook_id: int) -> bool:
-    """Take the subscription for this worker, unless another holds it."""
+def _lease(webhook_id: int, held: datetime | None = None) -> datetime | None:
+    """Take the subscription for this worker unless another holds it (or, with `held`, renew
+    this worker's lease); the lease's expiry, which is also its token, or None."""
     moment = now()
-    return bool(
-        Webhook.objects.filter(pk=webhook_id, is_active=True)
-        .exclude(leased_until__gt=moment)
-        .update(leased_until=moment + timedelta(seconds=LEASE_SECONDS))
-    )
+    expiry = moment + timedelta(seconds=LEASE_SECONDS)
+    rows = Webhook.objects.filter(pk=webhook_id, is_active=True)
+    rows = rows.filter(leased_until=held) if held else rows.exclude(leased_until__gt=moment)
+    return expiry if rows.update(leased_until=expiry) else None
 
 
-def _release(webhook_id: int) -> None:
-    Webhook.objects.filter(pk=webhook_id).update(leased_until=None)
+def _release(webhook_id: int, held: datetime) -> None:
+    """Let go of this worker's lease, and of no one else's."""
+    Webhook.objects.filter(pk=webhook_id, leased_until=held).update(leased_until=None)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -333,14 +341,21 @@ def _post_batch(
 
 def webhook_deliver(*, webhook_id: int) -> Progress:
     """Post the subscription's due deliveries in event order, for up to `BATCH_SECONDS`."""
-    if not _lease(webhook_id):
+    held = _lease(webhook_id)
+    if held is None:
         return Progress()  # another worker is at it, and looks again when it lets go
     deadline = now() + timedelta(seconds=BATCH_SECONDS)
     progress = Progress()
     try:
         webhook = Webhook.objects.get(pk=webhook_id)
         secret = secret_decrypt(webhook.secret)
+        batches_done = 0
         while webhook.is_active:
+            if batches_done:
+                # Renewed between batches; lost (expired and taken over), this worker stops.
+                held = _lease(webhook_id, held)
+                if held is None:
+                    return Progress()
             batch = list(
                 WebhookDelivery.objects.select_related("event")
                 .filter(webhook=webhook, status=WebhookDelivery.Status.PENDING)
@@ -350,11 +365,13 @@ def webhook_deliver(*, webhook_id: int) -> Progress:
                 break
             attempts, stop = _post_batch(webhook, secret, batch, deadline)
             _record(webhook, attempts)
+            batches_done += 1
             if stop is not None:
                 progress = stop
                 break
     finally:
-        _release(webhook_id)
+        if held is not None:
+            _release(webhook_id, held)
     if progress == Progress():
         # Made meanwhile, while this worker held the lease and turned others away; or the head
         # that just failed, now waiting for its retry.

@@ -13,6 +13,8 @@ lost nudge (a broker down at commit) left behind is delivered once the broker is
 """
 
 import logging
+from datetime import datetime
+from functools import partial
 
 from django.core.cache import caches
 from django.db import connection, transaction
@@ -86,16 +88,38 @@ def webhooks_dispatch() -> int:
     return len(webhook_ids)
 
 
+def _retry_mark(schema_name: str, webhook_id: int) -> str:
+    return f"webhooks:retry:{schema_name}:{webhook_id}"
+
+
+def _queue_retry(webhook_id: int, at: datetime) -> None:
+    """Queue the subscription's worker for when its waiting delivery is due, unless a run at
+    that time or sooner is queued already (while a head waits out its backoff, every dispatch
+    would otherwise add one more delayed task)."""
+    marks = caches["shared"]
+    key = _retry_mark(connection.schema_name, webhook_id)
+    queued = marks.get(key)
+    if queued is not None and queued <= at.timestamp():
+        return
+    wait = max((at - now()).total_seconds(), 0)
+    marks.set(key, at.timestamp(), timeout=int(wait) + 60)
+    _queue_deliver(webhook_id, countdown=wait)
+
+
 @app.task(name="webhooks.deliver")
 def webhooks_deliver(webhook_id: int) -> None:
     """Post a subscription's due deliveries; queue what is left, now or when it is due."""
-    caches["shared"].delete(_deliver_mark(connection.schema_name, webhook_id))
+    marks = caches["shared"]
+    schema = connection.schema_name
+    marks.delete(_deliver_mark(schema, webhook_id))
+    queued = marks.get(_retry_mark(schema, webhook_id))
+    if queued is not None and queued <= now().timestamp():
+        marks.delete(_retry_mark(schema, webhook_id))  # this is that run, or one after it
     progress = services.webhook_deliver(webhook_id=webhook_id)
     if progress.more_now:
         _queue_deliver(webhook_id)
     elif progress.retry_at is not None:
-        wait = (progress.retry_at - now()).total_seconds()
-        _queue_deliver(webhook_id, countdown=max(wait, 0))
+        _queue_retry(webhook_id, progress.retry_at)
 
 
 def delivery_retry_enqueue(*, webhook_id: int) -> None:
@@ -114,7 +138,8 @@ def webhooks_sweep() -> int:
         if not Webhook.objects.filter(is_active=True).exists():
             return False
         for webhook_id in services.deliveries_fan_out():
-            _queue_deliver(webhook_id)
+            # Once the store's transaction (for_each_store's) commits its new deliveries.
+            transaction.on_commit(partial(_queue_deliver, webhook_id))
         return True
 
     done = for_each_store(

@@ -329,6 +329,7 @@ def sale_checkout(
             SalePayment(sale=sale, method=payment.method, amount=payment.amount)
             for payment in payments
         )
+        stock_events: list = []  # written with the sale's, after its number (the lock order)
         stock_apply(
             changes=[
                 StockChange(product_id=line.product.pk, delta=-line.quantity) for line in priced
@@ -338,6 +339,7 @@ def sale_checkout(
             sale_id=sale.pk,
             locked_products=products,
             allow_negative=allow_negative,
+            events=stock_events,
         )
         if conflicts:
             for conflict in conflicts:
@@ -355,6 +357,7 @@ def sale_checkout(
                     (SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale))
                     for conflict in conflicts
                 ),
+                *stock_events,
             ]
         )
         days_changed(days=[local_day(created_at)])

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 
 from catalog.models import StockMovement
 from catalog.services import StockChange, stock_apply
@@ -112,8 +112,17 @@ def sale_refund(
         total = sum((refund_line.total for _, refund_line in pairs), ZERO)
         rounding = ZERO
         if method == PaymentMethod.CASH and store.cash_rounding:
-            # Coins the drawer lacks are not paid out either: the cash given is rounded too.
-            rounding = round_to_step(total, store.cash_rounding, store.currency) - total
+            # Coins the drawer lacks are not paid out either: the cash given is rounded too,
+            # as a running total over the sale's cash refunds, so that refunding a line a unit
+            # at a time never pays out more than refunding it at once (the sale is locked).
+            before = Refund.objects.filter(sale=sale, method=PaymentMethod.CASH).aggregate(
+                total=Sum("total", default=ZERO)
+            )["total"]
+
+            def rounded(amount: Decimal) -> Decimal:
+                return round_to_step(amount, store.cash_rounding, store.currency)
+
+            rounding = rounded(before + total) - rounded(before) - total
 
         refund = Refund.objects.create(
             sale=sale,

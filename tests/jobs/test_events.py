@@ -218,3 +218,22 @@ def test_a_poller_following_after_misses_no_event_written_concurrently():
     assert sorted((d["writer"], d["round"]) for d in seen_data) == sorted(committed)
     with tenant_context(staffed.store):
         assert not Sale.objects.exists()
+
+
+def exploding_subscriber(**kwargs: object) -> None:
+    raise RuntimeError("the cache is down")
+
+
+def test_a_failing_subscriber_never_fails_a_committed_checkout(
+    store_a, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.EVENT_SUBSCRIBERS = ["tests.jobs.test_events.exploding_subscriber"]
+    add_product(store_a, name="Tea", price="1.00", tax_rate="0", stock="5")
+    client = client_for(store_a.cashier, store_a.store)
+    open_shift(client)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sold = checkout(client, [{"product": 1, "quantity": "1"}], cash("1.00"))
+
+    assert sold.status_code == 201
+    assert "sale.completed" in types_of(store_a)

@@ -11,7 +11,7 @@ from django.utils.timezone import now
 from django_tenants.utils import tenant_context
 
 from jobs.models import Webhook, WebhookDelivery
-from jobs.webhooks import services
+from jobs.webhooks import sending, services
 from jobs.webhooks.addresses import AddressRefused, target_resolve
 from jobs.webhooks.secrets import secret_decrypt
 from tests.jobs.receiver import DROP, LATE, TIMEOUT, receiver_running
@@ -276,6 +276,10 @@ def test_a_bad_subscription_is_400_and_writes_nothing(shop, development, body):
         "https://[::ffff:10.0.0.1]/hooks",  # IPv4-mapped private
         "https://10.1.2.3/hooks",
         "https://localhost/hooks",  # a name resolving to loopback
+        "https://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
+        "https://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "https://[::7f00:1]/",  # IPv4-compatible loopback
+        "https://[fec0::1]/",  # site-local
     ],
 )
 def test_production_settings_refuse_private_addresses(shop, production, url):
@@ -331,3 +335,17 @@ def test_backoff_doubles_with_jitter_and_is_capped(settings):
     assert timedelta(seconds=2.5) <= waits[0] <= timedelta(seconds=5)
     assert timedelta(seconds=20) <= waits[3] <= timedelta(seconds=40)
     assert all(wait <= timedelta(hours=3) for wait in waits)
+
+
+def test_a_host_that_does_not_resolve_at_delivery_is_tried_again(development):
+    outcome = sending.post(url="http://no-such-host.invalid/hooks", body="{}", headers={})
+
+    assert outcome.response_code is None
+    assert outcome.error.startswith("unresolved:")
+    assert outcome.retryable
+
+
+def test_a_public_address_passes(production):
+    target = target_resolve("https://93.184.216.34:8443/hooks?x=1")
+
+    assert (target.address, target.port, target.host) == ("93.184.216.34", 8443, "93.184.216.34")

@@ -270,3 +270,23 @@ def test_a_refund_receipt_shows_the_cash_paid_out(store_a, client_for):
     assert rows["REFUNDED"] == "-CHF\xa010.03"
     assert rows["Cash rounding"] == "-CHF\xa00.02"
     assert rows["Cash"] == "-CHF\xa010.05"
+
+
+def test_cash_refunds_unit_by_unit_pay_out_what_one_refund_would(store_a, client_for):
+    rounding_store(store_a, currency="CHF", step="0.05", price="0.03")
+    client = client_for(store_a.owner, store_a.store)
+    open_shift(client)
+    checkout(client, [{"product": 1, "quantity": "10"}], cash("0.30"))
+
+    paid = Decimal(0)
+    for _ in range(10):
+        refund = client.post(
+            "/api/sales/1/refund/",
+            {"lines": [{"line": 1, "quantity": "1"}], "method": "cash"},
+            format="json",
+        ).json()
+        paid += Decimal(refund["total"]) + Decimal(refund["cash_rounding"])
+
+    assert paid == Decimal("0.30")  # not 10 × 0.05
+    report = client.get(f"{SHIFTS}1/report/").json()
+    assert (report["cash_refunds"], report["expected_cash"]) == ("0.30", "100.00")

@@ -322,6 +322,10 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 300.0},
     # Delivers what a lost nudge (a broker down at commit) left behind.
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 300.0},
+    "webhooks-purge-events": {
+        "task": "webhooks.purge_events",
+        "schedule": crontab(hour=4, minute=10),
+    },
     "sales-purge-idempotency-keys": {
         "task": "sales.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=30),
@@ -348,6 +352,8 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0
 WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=24 * 3600)
 # The key the signing secrets are encrypted under (derived); SECRET_KEY unless set apart.
 WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default=SECRET_KEY)
+# How long a store's events (and their delivery logs) are kept: the feed reaches back this far.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 
 # Receipts as PDF: TrueType fonts, a regular and a bold face, then fallbacks for other scripts
 # (CJK). The defaults are Debian's fonts-dejavu-core and fonts-droid-fallback.

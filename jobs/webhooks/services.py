@@ -400,3 +400,13 @@ def delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.finished_at = None
     delivery.save()
     return delivery
+
+
+def events_purge(*, before: datetime) -> int:
+    """Delete the store's events made before `before`, with their delivery logs, except those
+    still waiting to be delivered; how many."""
+    waiting = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).values(
+        "event_id"
+    )
+    deleted, _ = Event.objects.filter(created_at__lt=before).exclude(pk__in=waiting).delete()
+    return deleted

@@ -13,9 +13,10 @@ lost nudge (a broker down at commit) left behind is delivered once the broker is
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils.timezone import now
@@ -148,3 +149,16 @@ def webhooks_sweep() -> int:
         what="webhook sweep",
     )
     return sum(done.results)
+
+
+@app.task(name="webhooks.purge_events")
+def events_purge() -> int:
+    """In every store, delete the events older than `EVENT_RETENTION_DAYS` (and their delivery
+    logs), except those still waiting to be delivered; how many rows went."""
+    before = now() - timedelta(days=settings.EVENT_RETENTION_DAYS)
+    purged = for_each_store(
+        lambda store: services.events_purge(before=before),
+        stores=Store.objects.order_by("pk").iterator(),
+        what="event purge",
+    )
+    return sum(purged.results)

@@ -2,15 +2,19 @@
 poller following `?after=` never skips, even while events are being written."""
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.utils.timezone import now
 from django_tenants.utils import schema_context, tenant_context
 
 from catalog.services import product_update, stock_adjust
 from core.events import SALE_COMPLETED, event_emit
 from core.models import Event
+from jobs.models import Webhook, WebhookDelivery
+from jobs.webhooks import services
 from sales.models import Sale
 from tests.conftest import make_store
 from tests.sales.test_shifts import SHIFTS, add_product, checkout, open_shift
@@ -237,3 +241,24 @@ def test_a_failing_subscriber_never_fails_a_committed_checkout(
 
     assert sold.status_code == 201
     assert "sale.completed" in types_of(store_a)
+
+
+def test_old_events_are_purged_except_those_still_to_be_delivered(store_a, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_REQUIRE_HTTPS = False
+    with tenant_context(store_a.store):
+        with transaction.atomic():
+            event_emit(SALE_COMPLETED, {"id": 1})
+            event_emit(SALE_COMPLETED, {"id": 2})
+        webhook = Webhook.objects.create(
+            url="http://127.0.0.1:9/x", events=["sale.completed"], secret="unused"
+        )
+        WebhookDelivery.objects.create(webhook=webhook, event_id=2)
+        Event.objects.update(created_at=now() - timedelta(days=31))
+        with transaction.atomic():
+            event_emit(SALE_COMPLETED, {"id": 3})
+
+        purged = services.events_purge(before=now() - timedelta(days=30))
+
+        assert purged == 1
+        assert list(Event.objects.values_list("id", flat=True)) == [2, 3]

@@ -1,5 +1,6 @@
 """What the catalog's events say (`core.events`): a product as it is now, a stock level crossed."""
 
+from decimal import Decimal
 from typing import Any
 
 from catalog.models import Product
@@ -8,7 +9,8 @@ from stores.tenancy import current_store
 
 
 def _quantity(value: object) -> str:
-    return format(value, "f")
+    """As the API writes a quantity: three places ("4.000")."""
+    return format(Decimal(value).quantize(Decimal("0.001")), "f")
 
 
 def product_changed_data(product: Product, *, change: str) -> dict[str, Any]:
@@ -22,7 +24,7 @@ def product_changed_data(product: Product, *, change: str) -> dict[str, Any]:
         "barcode": product.barcode,
         "category": product.category_id,
         "price": format_money(product.price, currency),
-        "tax_rate": format(product.tax_rate, "f"),
+        "tax_rate": format(Decimal(product.tax_rate).quantize(Decimal("0.01")), "f"),
         "is_active": product.is_active,
         "reorder_level": None
         if product.reorder_level is None

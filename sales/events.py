@@ -13,6 +13,11 @@ def _iso(moment: object) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+def _quantity(value: object) -> str:
+    """As the API writes a quantity: three places ("2.000")."""
+    return format(Decimal(value).quantize(Decimal("0.001")), "f")
+
+
 def _money(value: object, currency: str) -> str | None:
     # Decimal() first: a service's caller may have given a whole number as an int.
     return None if value is None else format_money(Decimal(value), currency)
@@ -40,7 +45,7 @@ def sale_completed_data(
         "lines": [
             {
                 "product": line.product_id,
-                "quantity": format(line.quantity, "f"),
+                "quantity": _quantity(line.quantity),
                 "unit_price": _money(line.unit_price, currency),
                 "total": _money(line.total, currency),
             }
@@ -68,7 +73,7 @@ def sale_refunded_data(refund: Refund, *, lines: Sequence[RefundLine]) -> dict[s
         "lines": [
             {
                 "line": line.line_id,
-                "quantity": format(line.quantity, "f"),
+                "quantity": _quantity(line.quantity),
                 "total": _money(line.total, currency),
             }
             for line in lines
@@ -112,6 +117,6 @@ def sync_conflict_data(conflict: SaleConflict, *, sale: Sale) -> dict[str, Any]:
         "number": sale.number,
         "client_id": None if sale.client_id is None else str(sale.client_id),
         "product": conflict.product_id,
-        "requested": format(conflict.requested, "f"),
-        "available": format(conflict.available, "f"),
+        "requested": _quantity(conflict.requested),
+        "available": _quantity(conflict.available),
     }

@@ -8,12 +8,14 @@ from rest_framework.response import Response
 
 from analytics.selectors import analytics_summary
 from analytics.serializers import (
+    ExportResponseSerializer,
+    ExportSerializer,
     RegenerateResponseSerializer,
     RegenerateSerializer,
     SummaryQuerySerializer,
     SummarySerializer,
 )
-from analytics.tasks import analytics_rebuild_enqueue
+from analytics.tasks import analytics_rebuild_enqueue, export_enqueue
 from jobs.serializers import JobSerializer
 from stores.clock import local_today
 from stores.permissions import OWNER_OR_MANAGER, store_roles
@@ -66,6 +68,36 @@ class RegenerateApi(StoreScopedViewMixin, GenericAPIView):
         job = analytics_rebuild_enqueue(
             date_from=serializer.validated_data.get("from"),
             date_to=serializer.validated_data.get("to"),
+            user=request.user,
+        )
+        return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportApi(StoreScopedViewMixin, GenericAPIView):
+    """Export the store's products, customers, sales, sale lines or stock movements."""
+
+    permission_classes = (AnalyticsRoles,)
+    serializer_class = ExportSerializer
+
+    @extend_schema(
+        operation_id="exports_create",
+        summary="Export data as a file",
+        request=ExportSerializer,
+        responses={202: ExportResponseSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Queue a job writing the export as CSV or XLSX (sales, sale lines and stock movements
+        over the local days `from`–`to`; products and customers made then; all without them).
+        Once it has succeeded, `GET /api/jobs/{id}/download/` serves the file for
+        `JOB_FILES_KEEP_HOURS`."""
+        serializer = ExportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = export_enqueue(
+            kind=data["kind"],
+            format=data["format"],
+            date_from=data.get("from"),
+            date_to=data.get("to"),
             user=request.user,
         )
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)

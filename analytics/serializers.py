@@ -4,6 +4,8 @@ from datetime import date, timedelta
 
 from rest_framework import serializers
 
+from analytics.exports import FORMATS as EXPORT_FORMATS
+from analytics.exports import KINDS as EXPORT_KINDS
 from core.fields import DayField, MoneyField
 from jobs.serializers import JobSerializer
 from sales.models import PaymentMethod
@@ -119,5 +121,23 @@ class SummarySerializer(serializers.Serializer):
 
 class RegenerateResponseSerializer(serializers.Serializer):
     """The rebuild just queued: follow it at `/api/jobs/{id}/`."""
+
+    job = JobSerializer()
+
+
+class ExportSerializer(DateRangeSerializer):
+    """What to export, over which local days (all of it without `from`/`to`), as what file."""
+
+    def get_fields(self) -> dict:
+        return {
+            "kind": serializers.ChoiceField(choices=EXPORT_KINDS),
+            **super().get_fields(),
+            "format": serializers.ChoiceField(choices=EXPORT_FORMATS, default="csv"),
+        }
+
+
+class ExportResponseSerializer(serializers.Serializer):
+    """The export just queued: follow it at `/api/jobs/{id}/`, then fetch
+    `/api/jobs/{id}/download/`."""
 
     job = JobSerializer()

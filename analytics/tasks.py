@@ -12,8 +12,9 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from kombu.exceptions import OperationalError
 
-from analytics import services
+from analytics import exports, services
 from core.celery import app
+from jobs.files import job_file_path
 from jobs.models import Job
 from jobs.services import job_create, job_fail
 from jobs.tasks import JobTask
@@ -148,3 +149,51 @@ def analytics_days_changed(*, schema_name: str, days: Collection[date] | None) -
         transaction.on_commit(
             partial(analytics_refresh_enqueue, schema_name=schema_name, days=list(days))
         )
+
+
+EXPORT_KIND = "export"
+
+
+@app.task(base=JobTask, bind=True, name="analytics.export")
+def export_job(
+    self: JobTask,
+    *,
+    job_id: int,
+    kind: str,
+    format: str,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> dict:
+    """Write an export of the store's data to the job's file."""
+    return exports.export_write(
+        kind=kind,
+        first=date.fromisoformat(date_from) if date_from else None,
+        last=date.fromisoformat(date_to) if date_to else None,
+        format=format,
+        path=job_file_path(job_id=job_id, extension=format),
+        progress=self.progress,
+    )
+
+
+def export_enqueue(
+    *, kind: str, format: str, date_from: date | None, date_to: date | None, user: User | None
+) -> Job:
+    """A queued Job for an export of the active store, sent to the workers once it commits."""
+    params = {
+        "kind": kind,
+        "format": format,
+        "date_from": date_from.isoformat() if date_from else None,
+        "date_to": date_to.isoformat() if date_to else None,
+    }
+    job = job_create(kind=f"{EXPORT_KIND}.{kind}", params=params, requested_by=user)
+    headers = {"_schema_name": connection.schema_name}
+
+    def send() -> None:
+        try:
+            export_job.apply_async(kwargs={**params, "job_id": job.pk}, headers=headers)
+        except OperationalError as error:  # the broker is down: say so on the job, at once
+            logger.exception("job not queued", extra={"job": job.pk})
+            job_fail(job_id=job.pk, error=f"The job could not be queued: {error}")
+
+    transaction.on_commit(send)
+    return job

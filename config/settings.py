@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
         "ManualStockReasonEnum": "catalog.models.StockMovement.MANUAL_REASONS",
         "ShiftStatusEnum": "sales.models.Shift.Status",
         "SyncStatusEnum": "sales.serializers.SYNC_STATUSES",
+        "ExportKindEnum": "analytics.exports.KINDS",
+        "CashMovementKindEnum": "sales.models.CashMovement.Kind",
     },
 }
 
@@ -331,6 +333,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+# Files that jobs write (exports), and how long they are kept for download.
+JOB_FILES_ROOT = Path(env.str("JOB_FILES_ROOT", default=str(BASE_DIR / ".data" / "job-files")))
+JOB_FILES_KEEP_HOURS = env.int("JOB_FILES_KEEP_HOURS", default=24)
 # How long an invitation to join a store's staff may be accepted.
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # What is derived from a store's days, told when days change (core.derived.days_changed).

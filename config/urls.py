@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from analytics.urls import export_urlpatterns
 from core.exceptions import not_found
 from jobs.urls import event_urlpatterns, webhook_urlpatterns
 from sales.urls import customer_sales_urlpatterns
@@ -17,6 +18,7 @@ api_patterns = [
     path("customers/", include(customer_sales_urlpatterns)),
     path("sales/", include("sales.urls")),
     path("analytics/", include("analytics.urls")),
+    path("exports/", include(export_urlpatterns)),
     path("jobs/", include("jobs.urls")),
     path("webhooks/", include(webhook_urlpatterns)),
     path("events/", include(event_urlpatterns)),

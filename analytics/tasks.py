@@ -10,14 +10,13 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
-from kombu.exceptions import OperationalError
 
 from analytics import exports, services
 from core.celery import app
 from jobs.files import job_file_path
 from jobs.models import Job
-from jobs.services import job_create, job_fail
-from jobs.tasks import JobTask
+from jobs.services import job_create
+from jobs.tasks import JobTask, job_send_on_commit
 from stores.clock import local_today
 from stores.fanout import for_each_store
 from stores.models import Store, User
@@ -50,20 +49,7 @@ def analytics_rebuild_enqueue(
         "date_to": date_to.isoformat() if date_to else None,
     }
     job = job_create(kind=REBUILD_KIND, params=params, requested_by=user)
-    # The store is named now: by the time the transaction commits, the connection may be
-    # elsewhere, and a task sent from public would run in public.
-    headers = {"_schema_name": connection.schema_name}
-
-    def send() -> None:
-        try:
-            analytics_rebuild_job.apply_async(
-                kwargs={**params, "job_id": job.pk}, countdown=countdown, headers=headers
-            )
-        except OperationalError as error:  # the broker is down: say so on the job, at once
-            logger.exception("job not queued", extra={"job": job.pk})
-            job_fail(job_id=job.pk, error=f"The job could not be queued: {error}")
-
-    transaction.on_commit(send)
+    job_send_on_commit(analytics_rebuild_job, job=job, kwargs=params, countdown=countdown)
     return job
 
 
@@ -186,14 +172,5 @@ def export_enqueue(
         "date_to": date_to.isoformat() if date_to else None,
     }
     job = job_create(kind=f"{EXPORT_KIND}.{kind}", params=params, requested_by=user)
-    headers = {"_schema_name": connection.schema_name}
-
-    def send() -> None:
-        try:
-            export_job.apply_async(kwargs={**params, "job_id": job.pk}, headers=headers)
-        except OperationalError as error:  # the broker is down: say so on the job, at once
-            logger.exception("job not queued", extra={"job": job.pk})
-            job_fail(job_id=job.pk, error=f"The job could not be queued: {error}")
-
-    transaction.on_commit(send)
+    job_send_on_commit(export_job, job=job, kwargs=params)
     return job

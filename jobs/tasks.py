@@ -3,10 +3,12 @@
 import logging
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection, transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.celery import app
 from jobs import services
+from jobs.models import Job
 from stores.fanout import for_each_store
 from stores.models import Store
 
@@ -61,6 +63,24 @@ class JobTask(app.Task):
 
     def progress(self, percent: int) -> None:
         services.job_progress(job_id=self.job_id, percent=percent)
+
+
+def job_send_on_commit(task: Any, *, job: Job, kwargs: dict, countdown: int = 0) -> None:
+    """Send `task` for `job` once the transaction that made the job commits. The store is named
+    now: by the commit the connection may be elsewhere, and a task sent from public would run in
+    public. A broker that is down fails the job at once, saying so."""
+    headers = {"_schema_name": connection.schema_name}
+
+    def send() -> None:
+        try:
+            task.apply_async(
+                kwargs={**kwargs, "job_id": job.pk}, countdown=countdown, headers=headers
+            )
+        except KombuOperationalError as error:
+            logger.exception("job not queued", extra={"job": job.pk})
+            services.job_fail(job_id=job.pk, error=f"The job could not be queued: {error}")
+
+    transaction.on_commit(send)
 
 
 @app.task(name="jobs.sweep_stale")

@@ -4,8 +4,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from core.money import format_money
-from sales.models import Refund, RefundLine, Sale, SaleConflict, SaleLine, SalePayment, Shift
+from core.money import MoneyColumn, format_money
+from sales.models import (
+    SHIFT_REPORT_FIELDS,
+    Refund,
+    RefundLine,
+    Sale,
+    SaleConflict,
+    SaleLine,
+    SalePayment,
+    Shift,
+)
 from stores.tenancy import current_store
 
 
@@ -83,30 +92,20 @@ def sale_refunded_data(refund: Refund, *, lines: Sequence[RefundLine]) -> dict[s
 
 
 def shift_closed_data(shift: Shift) -> dict[str, Any]:
-    """`shift.closed`: the Z report."""
+    """`shift.closed`: the Z report, its amounts with the currency's places."""
     currency = current_store().currency
-    money = (
-        "opening_cash",
-        "cash_sales",
-        "cash_refunds",
-        "pay_ins",
-        "pay_outs",
-        "cash_rounding",
-        "expected_cash",
-        "counted_cash",
-        "difference",
-        "late_sales_total",
-    )
+    figures = {}
+    for name in ("opening_cash", *SHIFT_REPORT_FIELDS):
+        value = getattr(shift, name)
+        money = isinstance(Shift._meta.get_field(name), MoneyColumn)
+        figures[name] = _money(value, currency) if money else value
     return {
         "id": shift.pk,
         "register": shift.register_id,
         "currency": currency,
         "opened_at": _iso(shift.opened_at),
         "closed_at": _iso(shift.closed_at),
-        "sales_count": shift.sales_count,
-        "late_sales_count": shift.late_sales_count,
-        **{field: _money(getattr(shift, field), currency) for field in money},
-        "totals_by_method": shift.totals_by_method,
+        **figures,
     }
 
 

@@ -87,6 +87,23 @@ class Shift(models.Model):
         return f"Shift {self.pk} on {self.register_id} ({self.status})"
 
 
+# A report's figures: the Z report's, fixed on the shift when it closes.
+SHIFT_REPORT_FIELDS = (
+    "sales_count",
+    "cash_sales",
+    "cash_refunds",
+    "pay_ins",
+    "pay_outs",
+    "cash_rounding",
+    "expected_cash",
+    "counted_cash",
+    "difference",
+    "totals_by_method",
+    "late_sales_count",
+    "late_sales_total",
+)
+
+
 class CashMovement(models.Model):
     """Cash into or out of a shift's drawer that is no sale or refund: a float topped up, a
     supplier paid from the till. In the shift's expected cash."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,22 +38,17 @@ def url_of_the_test_database() -> str:
 WAIT_SECONDS = 60
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> Iterator[str]:
-    """A worker process on the test database, consuming from Redis; its broker URL."""
-    broker = redis_database(redis_url, 1)
-    redis.Redis.from_url(broker).flushdb()
-    with django_db_blocker.unblock():
-        database_url = url_of_the_test_database()
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "test-only-secret-key-for-the-celery-worker"),
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker,
-        "CONN_MAX_AGE": "0",
-    }
-    worker = subprocess.Popen(
+@contextmanager
+def worker_process(
+    *,
+    broker: str,
+    database_url: str,
+    pool: tuple[str, ...] = ("--pool=solo",),
+    environment: dict[str, str] | None = None,
+    hostname: str = "kassa-test@%h",
+) -> Iterator[subprocess.Popen]:
+    """A `celery -A config worker` process on the test database and `broker`, for the block."""
+    worker = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
         [
             sys.executable,
             "-m",
@@ -60,18 +56,28 @@ def celery_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> I
             "-A",
             "config",
             "worker",
-            "--pool=solo",
+            *pool,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
             "--loglevel=WARNING",
-            "--hostname=kassa-test@%h",
+            f"--hostname={hostname}",
         ],
         cwd=ROOT,
-        env=environment,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SECRET_KEY": os.environ.get(
+                "SECRET_KEY", "test-only-secret-key-for-the-celery-worker"
+            ),
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker,
+            "CONN_MAX_AGE": "0",
+            **(environment or {}),
+        },
     )
     try:
-        yield broker
+        yield worker
     finally:
         worker.terminate()
         try:
@@ -79,6 +85,17 @@ def celery_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> I
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> Iterator[str]:
+    """A worker process on the test database, consuming from Redis; its broker URL."""
+    broker = redis_database(redis_url, 1)
+    redis.Redis.from_url(broker).flushdb()
+    with django_db_blocker.unblock():
+        database_url = url_of_the_test_database()
+    with worker_process(broker=broker, database_url=database_url):
+        yield broker
 
 
 @pytest.fixture

@@ -12,25 +12,18 @@ from core.money import ZERO, format_money
 from sales.events import shift_closed_data
 from sales.exceptions import CashDifferenceTooLarge, ShiftAlreadyOpen, ShiftNotOpen
 from sales.lock_objects import open_shift_shared, shift_for_closing
-from sales.models import CashMovement, PaymentMethod, Refund, Register, Sale, SalePayment, Shift
+from sales.models import (
+    SHIFT_REPORT_FIELDS,
+    CashMovement,
+    PaymentMethod,
+    Refund,
+    Register,
+    Sale,
+    SalePayment,
+    Shift,
+)
 from stores.models import Membership, User
 from stores.tenancy import current_store
-
-# A report's figures: the Z report's, fixed on the shift when it closes.
-REPORT_FIELDS = (
-    "sales_count",
-    "cash_sales",
-    "cash_refunds",
-    "pay_ins",
-    "pay_outs",
-    "cash_rounding",
-    "expected_cash",
-    "counted_cash",
-    "difference",
-    "totals_by_method",
-    "late_sales_count",
-    "late_sales_total",
-)
 
 
 @transaction.atomic
@@ -138,7 +131,7 @@ def shift_report(shift: Shift) -> dict:
     """The shift's figures now (an X report of an open shift, the Z report of a closed one),
     changing nothing: a few aggregates over the shift's rows, whatever their number."""
     if shift.status == Shift.Status.CLOSED:
-        return {field: getattr(shift, field) for field in REPORT_FIELDS}
+        return {field: getattr(shift, field) for field in SHIFT_REPORT_FIELDS}
     return {**shift_figures(shift), "counted_cash": None, "difference": None}
 
 

@@ -2,10 +2,7 @@
 posting to receivers on loopback; a broker down at commit; one store's dead endpoint beside
 another store's live one."""
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -21,7 +18,11 @@ from jobs.webhooks.tasks import webhooks_sweep
 from sales.services import shift_open
 from tests.conftest import StoreWithStaff, access_token, make_store, redis_database
 from tests.jobs.receiver import TIMEOUT, receiver_running
-from tests.test_celery_worker import ROOT, _forget_broker_connections, url_of_the_test_database
+from tests.test_celery_worker import (
+    _forget_broker_connections,
+    url_of_the_test_database,
+    worker_process,
+)
 
 WAIT_SECONDS = 60
 REDIS_PURPOSE = 3  # this and the next: the Redis databases of this module (broker, cache)
@@ -34,47 +35,20 @@ def webhook_worker(django_db_setup: None, django_db_blocker, redis_url: str) -> 
     redis.Redis.from_url(broker).flushdb()
     with django_db_blocker.unblock():
         database_url = url_of_the_test_database()
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "test-only-secret-key-for-the-celery-worker"),
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker,
-        "CACHE_URL": redis_database(redis_url, REDIS_PURPOSE + 1),
-        "CONN_MAX_AGE": "0",
-        "WEBHOOK_ALLOW_PRIVATE": "1",
-        "WEBHOOK_REQUIRE_HTTPS": "0",
-        "WEBHOOK_TIMEOUT_SECONDS": "1",
-        "WEBHOOK_RETRY_BASE_SECONDS": "0.5",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-            "--hostname=kassa-webhooks@%h",
-        ],
-        cwd=ROOT,
-        env=environment,
-    )
-    try:
+    with worker_process(
+        broker=broker,
+        database_url=database_url,
+        pool=("--pool=threads", "--concurrency=4"),
+        hostname="kassa-webhooks@%h",
+        environment={
+            "CACHE_URL": redis_database(redis_url, REDIS_PURPOSE + 1),
+            "WEBHOOK_ALLOW_PRIVATE": "1",
+            "WEBHOOK_REQUIRE_HTTPS": "0",
+            "WEBHOOK_TIMEOUT_SECONDS": "1",
+            "WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+        },
+    ):
         yield broker
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
 
 
 @pytest.fixture

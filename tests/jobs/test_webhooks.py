@@ -25,7 +25,7 @@ def development(settings):
     """Settings that post to loopback over http, with short timeouts and quick retries."""
     settings.WEBHOOK_ALLOW_PRIVATE = True
     settings.WEBHOOK_REQUIRE_HTTPS = False
-    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1.5  # an answer on a busy machine is still in time
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.05
     return settings
 
@@ -98,7 +98,7 @@ def test_every_event_arrives_in_order_once_after_refused_500_timeout_and_drop(sh
         progress = services.webhook_deliver(webhook_id=webhook_id)
     assert progress.retry_at is not None
     with receiver_running(
-        port=port, secret=created["secret"], script=[500, TIMEOUT, DROP, LATE], hang_seconds=1
+        port=port, secret=created["secret"], script=[500, TIMEOUT, DROP, LATE], hang_seconds=3
     ) as receiver:
         deliver_all(shop)
 

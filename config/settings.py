@@ -322,6 +322,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env.int("ANALYTICS_NIGHTLY_HOUR_UTC", default=2), minute=0),
     },
     "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 300.0},
+    "jobs-purge-files": {"task": "jobs.purge_files", "schedule": crontab(hour=4, minute=40)},
     # Delivers what a lost nudge (a broker down at commit) left behind.
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 300.0},
     "webhooks-purge-events": {

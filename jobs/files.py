@@ -36,3 +36,28 @@ def job_file(job: Job) -> Path | None:
         return None
     path = job_file_path(job_id=job.pk, extension=extension)
     return path if path.is_file() else None
+
+
+def job_files_purge() -> int:
+    """Delete the active store's job files no longer kept (and any a crashed job left half
+    written); how many."""
+    folder = Path(settings.JOB_FILES_ROOT) / connection.schema_name
+    if not folder.is_dir():
+        return 0
+    keep = timedelta(hours=settings.JOB_FILES_KEEP_HOURS)
+    finished = dict(
+        Job.objects.filter(status=Job.Status.SUCCEEDED).values_list("pk", "finished_at")
+    )
+    removed = 0
+    for path in folder.iterdir():
+        stem = path.name.split(".", 1)[0]
+        job_id = int(stem) if stem.isdigit() else None
+        done = finished.get(job_id)
+        if path.name.endswith(".part"):
+            stale = now().timestamp() - path.stat().st_mtime > keep.total_seconds()
+        else:
+            stale = done is None or done + keep < now()
+        if stale:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -8,6 +8,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.celery import app
 from jobs import services
+from jobs.files import job_files_purge
 from jobs.models import Job
 from stores.fanout import for_each_store
 from stores.models import Store
@@ -81,6 +82,17 @@ def job_send_on_commit(task: Any, *, job: Job, kwargs: dict, countdown: int = 0)
             services.job_fail(job_id=job.pk, error=f"The job could not be queued: {error}")
 
     transaction.on_commit(send)
+
+
+@app.task(name="jobs.purge_files")
+def jobs_purge_files() -> int:
+    """In every store: delete the job files (exports) past `JOB_FILES_KEEP_HOURS`; how many."""
+    purged = for_each_store(
+        lambda store: job_files_purge(),
+        stores=Store.objects.order_by("pk").iterator(),
+        what="job file purge",
+    )
+    return sum(purged.results)
 
 
 @app.task(name="jobs.sweep_stale")

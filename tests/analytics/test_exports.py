@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from openpyxl import load_workbook
 
 from catalog.services import category_create, product_create, stock_adjust
+from jobs.files import job_files_purge
 from jobs.models import Job
 from sales.models import Sale
 from tests.sales.test_shifts import add_product, checkout, open_shift
@@ -177,3 +178,20 @@ def test_a_job_without_a_file_or_past_its_keeping_is_404_and_a_running_one_409(
     assert client.get(f"/api/jobs/{running.pk}/download/").json()["code"] == "job_not_finished"
     assert client.get(f"/api/jobs/{rebuild.pk}/download/").status_code == 404
     assert client.get("/api/jobs/99999999999999999999/download/").status_code == 404
+
+
+def test_files_past_their_keeping_are_purged_and_the_others_kept(
+    catalog, client_for, settings, files, django_capture_on_commit_callbacks
+):
+    client = client_for(catalog.owner, catalog.store)
+    old = export(client, django_capture_on_commit_callbacks, kind="products", format="csv")
+    fresh = export(client, django_capture_on_commit_callbacks, kind="customers", format="csv")
+    with tenant_context(catalog.store):
+        Job.objects.filter(pk=old["id"]).update(finished_at=now() - timedelta(hours=25))
+        (files / catalog.store.schema_name / "999.csv").write_text("an orphan")
+
+        removed = job_files_purge()
+
+    assert removed == 2
+    assert client.get(f"/api/jobs/{old['id']}/download/").status_code == 404
+    assert client.get(f"/api/jobs/{fresh['id']}/download/").status_code == 200

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from core.fields import IdField, MoneyField, PlainDecimalField
 from core.serializers import LeanSerializer, ModelSerializer
+from sales import receipts
 from sales.models import (
     CashMovement,
     PaymentMethod,
@@ -377,10 +378,10 @@ class RefundSerializer(ModelSerializer):
 class ReceiptQuerySerializer(serializers.Serializer):
     """How a receipt is wanted: as text for a thermal printer of some width, HTML or PDF."""
 
-    format = serializers.ChoiceField(choices=("text", "html", "pdf"), default="text")
+    format = serializers.ChoiceField(choices=receipts.FORMATS, default="text")
     width = serializers.ChoiceField(
-        choices=(32, 42, 48),
-        default=42,
+        choices=receipts.WIDTHS,
+        default=receipts.DEFAULT_WIDTH,
         help_text="Columns of the text: 32 for 58 mm paper, 42 or 48 for 80 mm. A PDF is on "
         "58 mm paper for 32, else 80 mm.",
     )

@@ -124,11 +124,9 @@ def webhooks_deliver(webhook_id: int) -> None:
 
 
 def delivery_retry_enqueue(*, webhook_id: int) -> None:
-    """After a delivery is reset by hand: its subscription's worker, once that commits."""
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: webhooks_deliver.apply_async(args=[webhook_id], headers={"_schema_name": schema})
-    )
+    """After a delivery is reset by hand: its subscription's worker, once that commits (in
+    the request, whose store is still the active one then)."""
+    transaction.on_commit(partial(_queue_deliver, webhook_id))
 
 
 @app.task(name="webhooks.sweep")

@@ -1,13 +1,17 @@
 """Thin DRF views of the analytics API: the summary, and rebuilds as background jobs."""
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from analytics.selectors import analytics_summary
 from analytics.serializers import (
+    CatalogImportResponseSerializer,
+    CatalogImportSerializer,
     ExportResponseSerializer,
     ExportSerializer,
     RegenerateResponseSerializer,
@@ -15,7 +19,8 @@ from analytics.serializers import (
     SummaryQuerySerializer,
     SummarySerializer,
 )
-from analytics.tasks import analytics_rebuild_enqueue, export_enqueue
+from analytics.tasks import analytics_rebuild_enqueue, catalog_import_enqueue, export_enqueue
+from core.exceptions import PayloadTooLarge
 from jobs.serializers import JobSerializer
 from stores.clock import local_today
 from stores.permissions import OWNER_OR_MANAGER, store_roles
@@ -99,5 +104,44 @@ class ExportApi(StoreScopedViewMixin, GenericAPIView):
             date_from=data.get("from"),
             date_to=data.get("to"),
             user=request.user,
+        )
+        return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class CatalogImportApi(StoreScopedViewMixin, GenericAPIView):
+    """Import products from a CSV or XLSX file."""
+
+    permission_classes = (AnalyticsRoles,)
+    serializer_class = CatalogImportSerializer
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(
+        operation_id="catalog_imports_create",
+        summary="Import products from a file",
+        request={"multipart/form-data": CatalogImportSerializer},
+        responses={
+            202: CatalogImportResponseSerializer,
+            413: OpenApiResponse(description="`payload_too_large`: past `IMPORT_MAX_BYTES`"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Queue a job importing the file: rows upsert products by `sku`, else `barcode` (else,
+        with neither, by name); categories are made as their paths need; `stock` is set by a
+        `count` movement. Follow the job at `/api/jobs/{id}/`: its `result` reports created,
+        updated, unchanged and every error by row and column."""
+        limit = settings.IMPORT_MAX_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit + 64 * 1024:  # refused before the body is read
+            raise PayloadTooLarge(f"An import file has at most {limit} bytes.")
+        serializer = CatalogImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["file"].size > limit:
+            raise PayloadTooLarge(f"An import file has at most {limit} bytes.")
+        job = catalog_import_enqueue(
+            upload=data["file"], dry_run=data["dry_run"], partial=data["partial"], user=request.user
         )
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)

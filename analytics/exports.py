@@ -30,12 +30,12 @@ from stores.tenancy import current_store
 PAGE = 5000
 KINDS = ("products", "customers", "sales", "sale_lines", "stock_movements")
 FORMATS = ("csv", "xlsx")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralised(text: str) -> str:
     """Text a spreadsheet shows and never runs: `=HYPERLINK(…)` becomes `'=HYPERLINK(…)`."""
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 class Text(str):
@@ -99,15 +99,16 @@ def _category_paths() -> dict[int, str]:
 
 
 EXPORTS: dict[str, Export] = {
+    # The columns a catalog import reads: a store's export imports into another as it is.
     "products": Export(
-        header=("id", "name", "sku", "barcode", "category", "price", "cost", "tax_rate", "stock",
-                "reorder_level", "is_active", "created_at", "updated_at"),
+        header=("name", "sku", "barcode", "category", "price", "cost", "tax_rate", "stock",
+                "reorder_level", "is_active"),
         rows=lambda start, end: _in_range(Product.objects.all(), start, end),
         cells=lambda p, c: (
-            p.pk, Text(p.name), Text(p.sku or ""), Text(p.barcode or ""),
+            Text(p.name), Text(p.sku or ""), Text(p.barcode or ""),
             Text(c.categories.get(p.category_id, "")), c.money(p.price), c.money(p.cost),
             format(p.tax_rate, "f"), _quantity(p.stock), _quantity(p.reorder_level),
-            p.is_active, c.moment(p.created_at), c.moment(p.updated_at),
+            p.is_active,
         ),
     ),
     "customers": Export(

@@ -141,3 +141,30 @@ class ExportResponseSerializer(serializers.Serializer):
     `/api/jobs/{id}/download/`."""
 
     job = JobSerializer()
+
+
+class CatalogImportSerializer(serializers.Serializer):
+    """A catalog file (CSV or XLSX), and how to take it."""
+
+    file = serializers.FileField(
+        allow_empty_file=False,
+        help_text="CSV (any common delimiter; UTF-8, Windows-1252 or -1251) or XLSX, a header "
+        "row first: `name`, `price` required; `sku`, `barcode`, `category` (a path: "
+        "`Drinks/Tea`), `cost`, `tax_rate`, `stock`, `is_active`, `reorder_level` optional.",
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Check the file and report what it would do; write nothing."
+    )
+    partial = serializers.BooleanField(
+        default=False,
+        help_text="Write the good rows even when others have errors (else nothing is written).",
+    )
+
+
+class CatalogImportResponseSerializer(serializers.Serializer):
+    """The import just queued: follow it at `/api/jobs/{id}/`. Its `result` is `{"created",
+    "updated", "unchanged", "errors": [{"row", "field", "message"}], "error_count", "rows",
+    "written", "dry_run", "partial", "format", "encoding", "delimiter", "ignored_columns"}`;
+    a file with errors fails the job (nothing written) unless `partial` or `dry_run`."""
+
+    job = JobSerializer()

@@ -6,17 +6,18 @@ import zlib
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
 
-from analytics import exports, services
+from analytics import exports, imports, services
 from core.celery import app
-from jobs.files import job_file_path
+from jobs.files import UPLOAD, job_file_path
 from jobs.models import Job
 from jobs.services import job_create
-from jobs.tasks import JobTask, job_send_on_commit
+from jobs.tasks import JobRefused, JobTask, job_send_on_commit
 from stores.clock import local_today
 from stores.fanout import for_each_store
 from stores.models import Store, User
@@ -173,4 +174,45 @@ def export_enqueue(
     }
     job = job_create(kind=f"{EXPORT_KIND}.{kind}", params=params, requested_by=user)
     job_send_on_commit(export_job, job=job, kwargs=params)
+    return job
+
+
+IMPORT_KIND = "catalog.import"
+
+
+@app.task(base=JobTask, bind=True, name=IMPORT_KIND)
+def catalog_import_job(
+    self: JobTask, *, job_id: int, dry_run: bool = False, partial: bool = False
+) -> dict:
+    """Import the job's uploaded file into the store's catalog. A file with errors (and no
+    `partial`) fails the job, with the report as its result."""
+    upload = job_file_path(job_id=job_id, extension=UPLOAD)
+    if not upload.is_file():
+        raise JobRefused("The uploaded file is gone; upload it again.", result=None)
+    job = Job.objects.only("requested_by").get(pk=job_id)
+    report = imports.catalog_import(
+        path=upload,
+        dry_run=dry_run,
+        partial=partial,
+        user=job.requested_by,
+        progress=self.progress,
+    )
+    upload.unlink(missing_ok=True)
+    result = report.as_result()
+    if report.error_count and not (dry_run or partial):
+        raise JobRefused(
+            f"The file has {report.error_count} error(s); nothing was written.", result=result
+        )
+    return result
+
+
+def catalog_import_enqueue(*, upload: Any, dry_run: bool, partial: bool, user: User) -> Job:
+    """A queued Job for an import of `upload` (a Django uploaded file) into the active store:
+    the file is kept where the workers read it, and the task sent once the job commits."""
+    params = {"dry_run": dry_run, "partial": partial, "filename": str(upload.name)[:200]}
+    job = job_create(kind=IMPORT_KIND, params=params, requested_by=user)
+    with job_file_path(job_id=job.pk, extension=UPLOAD).open("wb") as kept:
+        for chunk in upload.chunks():
+            kept.write(chunk)
+    job_send_on_commit(catalog_import_job, job=job, kwargs={"dry_run": dry_run, "partial": partial})
     return job

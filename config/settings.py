@@ -337,6 +337,11 @@ CELERY_BEAT_SCHEDULE = {
 # Files that jobs write (exports), and how long they are kept for download.
 JOB_FILES_ROOT = Path(env.str("JOB_FILES_ROOT", default=str(BASE_DIR / ".data" / "job-files")))
 JOB_FILES_KEEP_HOURS = env.int("JOB_FILES_KEEP_HOURS", default=24)
+# Catalog imports: the largest file and the most rows taken, and the legacy encodings a CSV that
+# is not UTF-8 is told apart among (Windows' Western and Cyrillic code pages by default).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_ENCODINGS = env.list("IMPORT_ENCODINGS", default=["cp1252", "cp1251"])
 # How long an invitation to join a store's staff may be accepted.
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # What is derived from a store's days, told when days change (core.derived.days_changed).

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from analytics.urls import export_urlpatterns
+from analytics.urls import export_urlpatterns, import_urlpatterns
 from core.exceptions import not_found
 from jobs.urls import event_urlpatterns, webhook_urlpatterns
 from sales.urls import customer_sales_urlpatterns
@@ -12,6 +12,8 @@ from sales.urls import customer_sales_urlpatterns
 api_patterns = [
     path("", include("onboarding.urls")),
     path("", include("stores.urls")),
+    # Imports are jobs reading files: served by analytics, above the catalog and the jobs.
+    path("catalog/imports/", include(import_urlpatterns)),
     path("catalog/", include("catalog.urls")),
     path("customers/", include("customers.urls")),
     # A customer's sales are served by sales: customers knows nothing of sales.

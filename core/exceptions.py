@@ -48,6 +48,12 @@ class StoreUnavailable(DomainError):
     default_code = "store_unavailable"
 
 
+class PayloadTooLarge(DomainError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is larger than this endpoint takes."
+    default_code = "payload_too_large"
+
+
 class Conflict(DomainError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."

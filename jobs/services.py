@@ -56,9 +56,11 @@ def job_succeed(*, job_id: int, result: Any) -> None:
     )
 
 
-def job_fail(*, job_id: int, error: str) -> None:
+def job_fail(*, job_id: int, error: str, result: Any = None) -> None:
+    """Failed, with why; `result` keeps what a job that refused its input found (an import's
+    errors row by row)."""
     Job.objects.filter(pk=job_id).update(
-        status=Job.Status.FAILED, error=error[:10_000], finished_at=now()
+        status=Job.Status.FAILED, error=error[:10_000], result=result, finished_at=now()
     )
 
 

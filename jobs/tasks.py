@@ -19,13 +19,23 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
+class JobRefused(Exception):
+    """Raised by a task body that looked at its input and refused it: the job fails with the
+    message, and keeps `result` (what it found) for the client to show."""
+
+    def __init__(self, message: str, *, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class JobTask(app.Task):
     """A task that carries `job_id` (the body takes it too) and moves that Job through its states.
 
     queued -> running (attempts + 1) -> succeeded with the task's return value as `result`, or
-    failed with the error. A transient database error puts the job back to queued and retries
-    with backoff; when the retries run out, it fails. The task body reports progress with
-    `self.progress(percent)`. Failures are recorded, not raised: the job is the report.
+    failed with the error (and a result too, for a body that raises JobRefused). A transient
+    database error puts the job back to queued and retries with backoff; when the retries run
+    out, it fails. The task body reports progress with `self.progress(percent)`. Failures are
+    recorded, not raised: the job is the report.
     """
 
     abstract = True
@@ -53,6 +63,9 @@ class JobTask(app.Task):
                     countdown=self.retry_backoff_seconds * 2**attempt,
                     kwargs={**kwargs, "job_id": job_id},
                 ) from error
+            except JobRefused as refusal:
+                services.job_fail(job_id=job_id, error=str(refusal), result=refusal.result)
+                return refusal.result
             except Exception as error:
                 return self._fail(job_id, error)
             services.job_succeed(job_id=job_id, result=result)

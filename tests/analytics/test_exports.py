@@ -3,6 +3,7 @@ nothing of another store is ever in it or reachable through it."""
 
 import csv
 import io
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -66,10 +67,10 @@ def test_the_products_export_as_csv_with_category_paths_and_neutralised_formulas
     assert download["Content-Type"] == "text/csv; charset=utf-8"
     assert download["Content-Disposition"].startswith("attachment;")
     rows = rows_of_csv(download)
-    assert rows[0][:6] == ["id", "name", "sku", "barcode", "category", "price"]
+    assert rows[0][:5] == ["name", "sku", "barcode", "category", "price"]
     evil, green = rows[1], rows[2]
-    assert evil[1] == '\'=HYPERLINK("http://evil")'
-    assert (green[1], green[4], green[5], green[8]) == ("Green tea", "Drinks/Tea", "3.50", "12.000")
+    assert evil[0] == '\'=HYPERLINK("http://evil")'
+    assert (green[0], green[3], green[4], green[7]) == ("Green tea", "Drinks/Tea", "3.50", "12.000")
 
 
 def test_sale_lines_export_as_xlsx_over_a_range_of_local_days(
@@ -188,10 +189,22 @@ def test_files_past_their_keeping_are_purged_and_the_others_kept(
     fresh = export(client, django_capture_on_commit_callbacks, kind="customers", format="csv")
     with tenant_context(catalog.store):
         Job.objects.filter(pk=old["id"]).update(finished_at=now() - timedelta(hours=25))
-        (files / catalog.store.schema_name / "999.csv").write_text("an orphan")
+        folder = files / catalog.store.schema_name
+        orphan, newborn = folder / "999.csv", folder / "1000.csv"
+        orphan.write_text("an orphan")
+        day_ago = (now() - timedelta(hours=25)).timestamp()
+        os.utime(orphan, (day_ago, day_ago))
+        # A job's file written before the job's transaction committed: no job to see yet.
+        newborn.write_text("its job is being made")
+        queued = Job.objects.create(kind="catalog.import")
+        upload = folder / f"{queued.pk}.upload"
+        upload.write_text("name,price")
+        os.utime(upload, (day_ago, day_ago))
 
         removed = job_files_purge()
 
     assert removed == 2
+    assert newborn.exists()
+    assert upload.exists()
     assert client.get(f"/api/jobs/{old['id']}/download/").status_code == 404
     assert client.get(f"/api/jobs/{fresh['id']}/download/").status_code == 200

@@ -9,6 +9,7 @@ from django.utils.timezone import now
 
 from catalog.changes import versions_take
 from catalog.models import PriceChange, Product
+from core.database.bulk import rows_insert, rows_update
 
 # The fields an import may set; stock is not one (a count movement sets it).
 WRITABLE = (
@@ -45,7 +46,7 @@ def products_write(
         for product in created:
             product.version = next(versions)
             product.created_at = product.price_changed_at = moment
-        Product.objects.bulk_create(created)
+        rows_insert(created)
         history.extend(
             PriceChange(product=product, price=product.price, changed_at=moment)
             for product in created
@@ -69,10 +70,7 @@ def products_write(
             fields.update(changes)
             product.version = next(versions)
             product.updated_at = moment
-        if updated:
-            Product.objects.bulk_update(
-                [product for product, _ in updated],
-                sorted({*fields, "version", "updated_at"}),
-                batch_size=1000,
-            )
-        PriceChange.objects.bulk_create(history, batch_size=1000)
+        rows_update(
+            [product for product, _ in updated], fields=sorted({*fields, "version", "updated_at"})
+        )
+        rows_insert(history)

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Case, F, ProtectedError, Value, When
+from django.db import connection, transaction
+from django.db.models import ProtectedError
 from django.utils.timezone import now
 
 from catalog.changes import versions_take
@@ -17,6 +17,7 @@ from catalog.events import product_changed_data, stock_low_data
 from catalog.exceptions import CategoryInUse, InsufficientStock, StockOutOfRange
 from catalog.lock_objects import products_for_update
 from catalog.models import CatalogDeletion, Category, PriceChange, Product, StockMovement
+from core.database.bulk import rows_insert
 from core.events import PRODUCT_CHANGED, STOCK_LOW, event_emit, events_emit
 from core.money import column_max
 from stores.models import User
@@ -31,6 +32,13 @@ class StockChange:
     product_id: int
     delta: Decimal
 
+
+_PRODUCTS = Product._meta.db_table
+# Each product's net change added to its stock, in one statement whatever the number of products.
+_STOCK_ADD = (
+    f"UPDATE {_PRODUCTS} SET stock = {_PRODUCTS}.stock + v.delta, updated_at = %s "  # noqa: S608
+    f"FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, delta) WHERE {_PRODUCTS}.id = v.id"
+)
 
 # numeric(12, 3): a stock stays within ±999 999 999.999.
 STOCK_LIMIT = column_max(Product._meta.get_field("stock"))
@@ -86,7 +94,7 @@ def _stock_write(
 ) -> list[StockMovement]:
     """The movements and the counters, for products locked and checked by the caller."""
     created_at = now()
-    movements = StockMovement.objects.bulk_create(
+    movements = [
         StockMovement(
             product_id=change.product_id,
             delta=change.delta,
@@ -98,14 +106,10 @@ def _stock_write(
             created_at=created_at,
         )
         for change in changes
-    )
-    Product.objects.filter(pk__in=list(net)).update(
-        stock=Case(
-            *(When(pk=pk, then=F("stock") + Value(delta)) for pk, delta in net.items()),
-            default=F("stock"),
-        ),
-        updated_at=created_at,
-    )
+    ]
+    rows_insert(movements)
+    with connection.cursor() as cursor:
+        cursor.execute(_STOCK_ADD, [created_at, list(net), list(net.values())])
     low = events if events is not None else []
     for pk, delta in net.items():
         product = products[pk]
@@ -133,7 +137,7 @@ def stock_apply(
     allow_negative: bool | None = None,
     events: list | None = None,
 ) -> list[StockMovement]:
-    """Apply stock changes: one movement per change, counters updated with F() alongside.
+    """Apply stock changes: one movement per change, each counter added to in the same statement.
 
     A product falling to its reorder level or below emits `stock.low`; a caller that writes
     events of its own later in the transaction passes `events`, and the `stock.low` events are

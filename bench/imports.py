@@ -34,7 +34,7 @@ FLOOR_SECONDS = 60
 
 
 def catalog_file(path: Path, rows: int, *, price_shift: int = 0) -> None:
-    rng = random.Random(rows)  # noqa: S311 - test data
+    rng = random.Random(rows)
     departments = ["Drinks", "Food", "Home", "Garden", "Toys"]
     with path.open("w", encoding="utf-8") as out:
         out.write("name,sku,barcode,category,price,cost,tax_rate,stock,reorder_level,is_active\n")

@@ -4,12 +4,27 @@
 Django's `bulk_update` writes a `CASE WHEN id = … THEN …` for every row and every field: the
 statement grows with the rows times the fields, and so do its compiling and PostgreSQL's work on
 each row (quadratic in the batch). `bulk_create` compiles a placeholder a value. Here the
-statement is the same whatever the number of rows; only the arrays grow.
+statement is the same whatever the number of rows; only the arrays grow. And the arrays are
+bound by the server, not quoted into the statement's text as Django's cursors do (client-side
+binding): still one unnamed statement, never a prepared one, so PgBouncer's transaction pooling
+holds (the connection's `prepare_threshold` is None, as `core.database` requires).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import connection, models
+from django.db.backends.postgresql.base import ServerBindingCursor
+
+
+@contextmanager
+def bound_cursor() -> Iterator:
+    """A cursor of the default connection that binds its parameters in the server, wrapped as
+    Django wraps its own (the search path under transaction pooling, debug logging, the
+    statements tests count)."""
+    connection.ensure_connection()
+    with connection._prepare_cursor(ServerBindingCursor(connection.connection)) as cursor:
+        yield cursor
 
 
 def _column(field: models.Field) -> tuple[str, str]:
@@ -43,7 +58,7 @@ def rows_insert(objects: Sequence[models.Model], *, fields: Sequence[str] | None
         f"WITH ORDINALITY AS r({', '.join(names)}, ordinality) ORDER BY r.ordinality "
         f"RETURNING {connection.ops.quote_name(meta.pk.column)}"
     )
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, _arrays(objects, columns, add=True))
         keys = [row[0] for row in cursor.fetchall()]
     for obj, key in zip(objects, keys, strict=True):
@@ -67,6 +82,6 @@ def rows_update(objects: Sequence[models.Model], *, fields: Sequence[str]) -> in
         f"{', '.join(f'%s::{kind}' for kind in types)}) AS v({', '.join(names)}) "
         f"WHERE {table}.{names[0]} = v.{names[0]}"
     )
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, _arrays(objects, columns, add=False))
         return cursor.rowcount

@@ -77,25 +77,28 @@ def _in_range(queryset: QuerySet, start: datetime | None, end: datetime | None) 
     return queryset
 
 
-def _category_paths() -> dict[int, str]:
-    """Each category's path from the top ("Drinks/Tea"), as imports take it."""
+def category_paths() -> dict[int, tuple[str, ...]]:
+    """Each category's path from the top (("Drinks", "Tea")), as imports take it."""
     rows = {
         pk: (name, parent)
         for pk, name, parent in Category.objects.values_list("pk", "name", "parent_id")
     }
-    paths: dict[int, str] = {}
+    paths: dict[int, tuple[str, ...]] = {}
 
-    def path(pk: int, depth: int = 0) -> str:
+    def path(pk: int, depth: int = 0) -> tuple[str, ...]:
         if pk not in paths:
             name, parent = rows[pk]
-            paths[pk] = (
-                name if parent is None or depth > 50 else f"{path(parent, depth + 1)}/{name}"
-            )
+            above = () if parent is None or depth > 50 else path(parent, depth + 1)
+            paths[pk] = (*above, name)
         return paths[pk]
 
     for pk in rows:
         path(pk)
     return paths
+
+
+def _category_paths() -> dict[int, str]:
+    return {pk: "/".join(path) for pk, path in category_paths().items()}
 
 
 EXPORTS: dict[str, Export] = {

@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
+from analytics.exports import category_paths
 from analytics.imports.reading import FileRefused, sheet_open
 from analytics.imports.rows import Columns, Problem, RowFields, columns_of, row_values
 from catalog.bulk import products_write
@@ -106,19 +107,7 @@ class Report:
 
 def _category_ids() -> dict[tuple[str, ...], int]:
     """Each category's path from the top (("Drinks", "Tea")) to its id."""
-    rows = {pk: (name, parent) for pk, name, parent in Category.objects.values_list(
-        "pk", "name", "parent_id"
-    )}  # fmt: skip
-    paths: dict[int, tuple[str, ...]] = {}
-
-    def path(pk: int, depth: int = 0) -> tuple[str, ...]:
-        if pk not in paths:
-            name, parent = rows[pk]
-            above = () if parent is None or depth > 50 else path(parent, depth + 1)
-            paths[pk] = (*above, name)
-        return paths[pk]
-
-    return {path(pk): pk for pk in rows}
+    return {path: pk for pk, path in category_paths().items()}
 
 
 def _changes(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.timezone import now
 
@@ -17,7 +17,7 @@ from catalog.events import product_changed_data, stock_low_data
 from catalog.exceptions import CategoryInUse, InsufficientStock, StockOutOfRange
 from catalog.lock_objects import products_for_update
 from catalog.models import CatalogDeletion, Category, PriceChange, Product, StockMovement
-from core.database.bulk import rows_insert
+from core.database.bulk import bound_cursor, rows_insert
 from core.events import PRODUCT_CHANGED, STOCK_LOW, event_emit, events_emit
 from core.money import column_max
 from stores.models import User
@@ -37,7 +37,7 @@ _PRODUCTS = Product._meta.db_table
 # Each product's net change added to its stock, in one statement whatever the number of products.
 _STOCK_ADD = (
     f"UPDATE {_PRODUCTS} SET stock = {_PRODUCTS}.stock + v.delta, updated_at = %s "  # noqa: S608
-    f"FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, delta) WHERE {_PRODUCTS}.id = v.id"
+    f"FROM unnest(%b::bigint[], %b::numeric[]) AS v(id, delta) WHERE {_PRODUCTS}.id = v.id"
 )
 
 # numeric(12, 3): a stock stays within ±999 999 999.999.
@@ -108,7 +108,7 @@ def _stock_write(
         for change in changes
     ]
     rows_insert(movements)
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(_STOCK_ADD, [created_at, list(net), list(net.values())])
     low = events if events is not None else []
     for pk, delta in net.items():

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils.module_loading import import_string
 from django.utils.timezone import now
 
+from core.database.bulk import bound_cursor
 from core.models import Event, EventCounter
 
 SALE_COMPLETED = "sale.completed"
@@ -40,15 +41,21 @@ logger = logging.getLogger(__name__)
 _EVENT_TABLE = Event._meta.db_table
 _COUNTER_TABLE = EventCounter._meta.db_table
 # One statement for any number of events: the ids are taken (the counter row then stays locked
-# until this transaction commits) and the rows written with them.
+# until this transaction commits) and the rows written with them, the arrays bound in binary
+# (`core.database.bulk`).
 _EMIT = (
     f"WITH taken AS (INSERT INTO {_COUNTER_TABLE} (name, value) VALUES (%s, %s) "  # noqa: S608
     f"ON CONFLICT (name) DO UPDATE SET value = {_COUNTER_TABLE}.value + EXCLUDED.value "
     "RETURNING value) "
     f"INSERT INTO {_EVENT_TABLE} (id, type, data, created_at) "
     "SELECT taken.value - %s + e.n, e.type, e.data::jsonb, %s FROM taken, "
-    "unnest(%s::int[], %s::text[], %s::text[]) AS e(n, type, data)"
+    "unnest(%b::int[], %b::text[], %b::text[]) AS e(n, type, data)"
 )
+
+
+def event_encoded(data: Mapping[str, Any]) -> str:
+    """An event's data as the outbox keeps it (JSON): for a writer that spools its events."""
+    return json.dumps(data, cls=DjangoJSONEncoder)
 
 
 def events_emit(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
@@ -57,6 +64,11 @@ def events_emit(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     Call it last in the transaction, as late as the work allows: from here to the commit, every
     other writer of events in the store waits for the counter.
     """
+    events_emit_encoded([(kind, event_encoded(data)) for kind, data in events])
+
+
+def events_emit_encoded(events: Sequence[tuple[str, str]]) -> None:
+    """`events_emit`, for data encoded by `event_encoded` already (spooled by a long write)."""
     if not events:
         return
     unknown = {kind for kind, _ in events} - set(EVENT_TYPES)
@@ -65,7 +77,7 @@ def events_emit(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("An event is written in the transaction of what causes it.")
     count = len(events)
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(
             _EMIT,
             [
@@ -75,7 +87,7 @@ def events_emit(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
                 now(),
                 list(range(1, count + 1)),
                 [kind for kind, _ in events],
-                [json.dumps(data, cls=DjangoJSONEncoder) for _, data in events],
+                [data for _, data in events],
             ],
         )
     schema = connection.schema_name

@@ -5,15 +5,17 @@ Django's `bulk_update` writes a `CASE WHEN id = … THEN …` for every row and 
 statement grows with the rows times the fields, and so do its compiling and PostgreSQL's work on
 each row (quadratic in the batch). `bulk_create` compiles a placeholder a value. Here the
 statement is the same whatever the number of rows; only the arrays grow. And the arrays are
-bound by the server, not quoted into the statement's text as Django's cursors do (client-side
-binding): still one unnamed statement, never a prepared one, so PgBouncer's transaction pooling
-holds (the connection's `prepare_threshold` is None, as `core.database` requires).
+bound by the server, in PostgreSQL's binary format (`%b`: no text to escape and parse, element
+by element), not quoted into the statement's text as Django's cursors do (client-side binding):
+still one unnamed statement, never a prepared one, so PgBouncer's transaction pooling holds (the
+connection's `prepare_threshold` is None, as `core.database` requires).
 """
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 
@@ -22,7 +24,10 @@ def bound_cursor() -> Iterator:
     """A cursor of the default connection that binds its parameters in the server, wrapped as
     Django wraps its own (the search path under transaction pooling, debug logging, the
     statements tests count)."""
-    connection.ensure_connection()
+    # A cursor made the usual way first: django-tenants sets the active store's search path as a
+    # cursor is made (or, under transaction pooling, as each statement runs), and this one must
+    # never run in the schema of the store before.
+    connection.cursor().close()
     with connection._prepare_cursor(ServerBindingCursor(connection.connection)) as cursor:
         yield cursor
 
@@ -31,13 +36,51 @@ def _column(field: models.Field) -> tuple[str, str]:
     return connection.ops.quote_name(field.column), f"{field.db_type(connection)}[]"
 
 
+# Django's own fields whose value, when None or already of this Python type, is the database's
+# value as it is (their `get_db_prep_save` hands it back unchanged on PostgreSQL): read straight
+# off the objects, where a bulk write would otherwise call Django's field code for every cell. A
+# subclass qualifies while it keeps these fields' ways of preparing a value (_PREPARING).
+_AS_IS: dict[type[models.Field], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+    models.IntegerField: int,
+    models.DecimalField: Decimal,
+    models.AutoField: int,
+    models.BigAutoField: int,
+}
+_PREPARING = ("get_db_prep_save", "get_db_prep_value", "get_prep_value", "to_python")
+
+
+def _as_is(field: models.Field) -> type | None:
+    """The Python type whose values `field` writes as they are (see _AS_IS), or None."""
+    if type(field).pre_save is not models.Field.pre_save:
+        return None  # the value is made as it is saved (auto_now, files)
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field  # a key is prepared as the key it refers to
+    for base, kind in _AS_IS.items():
+        if isinstance(field, base) and all(
+            getattr(type(field), name) is getattr(base, name) for name in _PREPARING
+        ):
+            return kind
+    return None
+
+
+def _array(objects: Sequence[models.Model], field: models.Field, *, add: bool) -> list:
+    database = connections[DEFAULT_DB_ALIAS]  # once, not through the proxy for every value
+    kind = _as_is(field)
+    if kind is None:
+        return [field.get_db_prep_save(field.pre_save(obj, add), database) for obj in objects]
+    values = [getattr(obj, field.attname) for obj in objects]
+    if all(value is None or type(value) is kind for value in values):
+        return values
+    return [field.get_db_prep_save(value, database) for value in values]
+
+
 def _arrays(
     objects: Sequence[models.Model], fields: Sequence[models.Field], *, add: bool
 ) -> list[list]:
-    return [
-        [field.get_db_prep_save(field.pre_save(obj, add), connection) for obj in objects]
-        for field in fields
-    ]
+    return [_array(objects, field, add=add) for field in fields]
 
 
 def rows_insert(objects: Sequence[models.Model], *, fields: Sequence[str] | None = None) -> None:
@@ -54,7 +97,7 @@ def rows_insert(objects: Sequence[models.Model], *, fields: Sequence[str] | None
     sql = (
         f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(names)}) "  # noqa: S608
         f"SELECT {', '.join(f'r.{name}' for name in names)} "
-        f"FROM unnest({', '.join(f'%s::{kind}' for kind in types)}) "
+        f"FROM unnest({', '.join(f'%b::{kind}' for kind in types)}) "
         f"WITH ORDINALITY AS r({', '.join(names)}, ordinality) ORDER BY r.ordinality "
         f"RETURNING {connection.ops.quote_name(meta.pk.column)}"
     )
@@ -79,7 +122,7 @@ def rows_update(objects: Sequence[models.Model], *, fields: Sequence[str]) -> in
     assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
     sql = (
         f"UPDATE {table} SET {assignments} FROM unnest("  # noqa: S608
-        f"{', '.join(f'%s::{kind}' for kind in types)}) AS v({', '.join(names)}) "
+        f"{', '.join(f'%b::{kind}' for kind in types)}) AS v({', '.join(names)}) "
         f"WHERE {table}.{names[0]} = v.{names[0]}"
     )
     with bound_cursor() as cursor:

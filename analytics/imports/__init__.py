@@ -41,7 +41,7 @@ from catalog.events import product_changed_data
 from catalog.exceptions import InsufficientStock, StockOutOfRange
 from catalog.models import Category, Product, StockMovement
 from catalog.services import StockChange, category_create, stock_apply
-from core.events import PRODUCT_CHANGED, events_emit
+from core.events import PRODUCT_CHANGED, event_encoded, events_emit_encoded
 from stores.models import User
 from stores.tenancy import current_store
 
@@ -364,8 +364,9 @@ def _make_categories(paths: set[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
     return categories
 
 
-def _write(*, spool: Any, check: _Check, user: User | None, report: Report) -> None:
-    """The second pass, in the caller's transaction; the counts are what it wrote."""
+def _write(*, spool: Any, events: Any, check: _Check, user: User | None, report: Report) -> None:
+    """The second pass, in the caller's transaction; the counts are what it wrote. The events
+    are spooled to `events` (a text file) as the batches are written, and emitted last."""
     report.created = report.updated = 0
     unchanged = report.unchanged
     _lock_for_import()
@@ -379,8 +380,6 @@ def _write(*, spool: Any, check: _Check, user: User | None, report: Report) -> N
             .values_list("pk", flat=True)
         )
     categories = _make_categories(check.new_categories)
-    created_ids, updated_ids = array("q"), array("q")
-    low: list = []
     for batch in _spooled(spool):
         locked = Product.objects.in_bulk([r["pk"] for r in batch if r["pk"] is not None])
         created: list[Product] = []
@@ -408,13 +407,12 @@ def _write(*, spool: Any, check: _Check, user: User | None, report: Report) -> N
         for product, stock in targets:
             if stock != product.stock:
                 counts[product.pk] = stock - product.stock
-        created_ids.extend(product.pk for product in created)
         changed = sorted(product.pk for product, _ in updated)
-        updated_ids.extend(changed)  # a count alone is no change of the product's card
         touched = (set(changed) | set(counts)) - {product.pk for product in created}
         report.created += len(created)
         report.updated += len(touched)
         unchanged += len(batch) - len(created) - len(touched)
+        low: list[tuple[str, dict[str, Any]]] = []
         if counts:
             products = {product.pk: product for product, _ in targets}
             stock_apply(
@@ -425,17 +423,34 @@ def _write(*, spool: Any, check: _Check, user: User | None, report: Report) -> N
                 locked_products=products,
                 events=low,
             )
+        # A count alone is no change of the product's card: no `product.changed` for it.
+        _spool_events(
+            events,
+            [
+                *((PRODUCT_CHANGED, product_changed_data(p, change="created")) for p in created),
+                *((PRODUCT_CHANGED, product_changed_data(p, change="updated")) for p, _ in updated),
+                *low,
+            ],
+        )
     report.unchanged = unchanged
-    _emit(created_ids, "created", low)
-    _emit(updated_ids, "updated", [])
+    _emit(events)
 
 
-def _emit(ids: array, change: str, extra: list) -> None:
-    """The events of the written products, page by page, last in the transaction."""
-    for start in range(0, len(ids), EVENT_PAGE):
-        page = Product.objects.filter(pk__in=ids[start : start + EVENT_PAGE]).order_by("pk")
-        events_emit([(PRODUCT_CHANGED, product_changed_data(p, change=change)) for p in page])
-    events_emit(extra)
+def _spool_events(events: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    events.writelines(f"{kind}\t{event_encoded(data)}\n" for kind, data in batch)
+
+
+def _emit(events: Any) -> None:
+    """The spooled events, page by page, last in the transaction."""
+    events.seek(0)
+    page: list[tuple[str, str]] = []
+    for line in events:
+        kind, data = line.rstrip("\n").split("\t", 1)
+        page.append((kind, data))
+        if len(page) >= EVENT_PAGE:
+            events_emit_encoded(page)
+            page = []
+    events_emit_encoded(page)
 
 
 def catalog_import(
@@ -451,15 +466,19 @@ def catalog_import(
     then the good rows are."""
     report = Report(dry_run=dry_run, partial=partial)
     spool_path = path.with_name(path.name + ".spool")
+    events_path = path.with_name(path.name + ".events")
     try:
-        with spool_path.open("w+", encoding="utf-8") as spool:
+        with (
+            spool_path.open("w+", encoding="utf-8") as spool,
+            events_path.open("w+", encoding="utf-8") as events,
+        ):
             check = _check(path, report=report, spool=spool, progress=progress)
             if check is None or dry_run or (report.error_count and not partial):
                 return report
             progress(50)
             try:
                 with transaction.atomic():
-                    _write(spool=spool, check=check, user=user, report=report)
+                    _write(spool=spool, events=events, check=check, user=user, report=report)
             except (IntegrityError, ValidationError) as error:
                 raise CatalogChanged(
                     "Another change of the catalog used a sku or barcode of the file while it "
@@ -474,3 +493,4 @@ def catalog_import(
             return report
     finally:
         spool_path.unlink(missing_ok=True)
+        events_path.unlink(missing_ok=True)

@@ -100,8 +100,36 @@ def columns_of(header: Sequence[Any]) -> tuple[Columns, list[Problem]]:
     return Columns(index=index, ignored=ignored), problems
 
 
+# Columns whose cells repeat down a file (a price, a tax rate, a flag): each distinct text is
+# checked once, and up to this many per column are remembered (then forgotten, and begun again).
+REPEATING = ("price", "cost", "tax_rate", "reorder_level", "is_active", "stock")
+REMEMBERED = 10_000
+
+
 class RowFields:
     """The API's fields for each column, made once and used for every cell."""
+
+    def __init__(self) -> None:
+        self._checked: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in REPEATING}
+
+    def value(self, name: str, text: str) -> Any:
+        """The cell's value by its column's field; ValidationError when it is none."""
+        checked = self._checked.get(name)
+        if checked is None:
+            return self.fields[name].run_validation(text)
+        outcome = checked.get(text)
+        if outcome is None:
+            try:
+                outcome = (True, self.fields[name].run_validation(text))
+            except serializers.ValidationError as error:
+                outcome = (False, error.detail)
+            if len(checked) >= REMEMBERED:
+                checked.clear()
+            checked[text] = outcome
+        good, result = outcome
+        if not good:
+            raise serializers.ValidationError(result)
+        return result
 
     @cached_property
     def fields(self) -> dict[str, serializers.Field]:
@@ -184,7 +212,7 @@ def row_values(
                     text = text[:-1].strip()
                 if comma_decimals and _COMMA_DECIMAL.match(text):
                     text = text.replace(",", ".")
-                values[name] = fields.fields[name].run_validation(text)
+                values[name] = fields.value(name, text)
         except serializers.ValidationError as error:
             detail = error.detail
             message = detail[0] if isinstance(detail, list) and detail else detail

@@ -10,6 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 from openpyxl import Workbook
 
+from analytics.imports import rows
+from catalog.events import product_changed_data
 from catalog.models import Category, PriceChange, Product, StockMovement
 from catalog.services import category_create, product_create, stock_adjust
 from core.models import Event
@@ -98,7 +100,10 @@ def test_a_csv_creates_products_categories_and_stock_counts_and_reports_them(
         )  # fmt: skip
         assert PriceChange.objects.count() == 3
         changed = Event.objects.filter(type="product.changed").order_by("pk")
-        assert [event.data["change"] for event in changed] == ["created"] * 3
+        assert [event.data for event in changed] == [
+            product_changed_data(product, change="created")
+            for product in Product.objects.order_by("pk")
+        ]
 
 
 def test_a_second_import_upserts_by_sku_then_barcode_and_changes_only_what_differs(
@@ -346,6 +351,36 @@ def test_partial_writes_the_good_rows_and_lists_the_others(
     assert job["result"]["errors"][0]["row"] == 3
     with tenant_context(store_a.store):
         assert sorted(Product.objects.values_list("sku", flat=True)) == ["T1", "T3"]
+
+
+def test_a_value_repeated_down_the_file_keeps_its_verdict_on_every_row(
+    store_a, manager_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(rows, "REMEMBERED", 2)  # forgotten and checked again along the way
+    prices = ["1.00", "1.005", "2.00", "1.005", "3.00", "1.00", "1.005", "2.00", "x", "3.00"]
+    content = "name,sku,price,tax_rate\n" + "".join(
+        f"P{n},S{n},{price},{'20%' if n % 2 else '7'}\n" for n, price in enumerate(prices)
+    )
+
+    job = post(manager_client, django_capture_on_commit_callbacks, content.encode(), partial="true")
+
+    result = job["result"]
+    assert [(e["row"], e["field"]) for e in result["errors"]] == [
+        (3, "price"), (5, "price"), (8, "price"), (10, "price"),
+    ]  # fmt: skip
+    assert len({e["message"] for e in result["errors"][:3]}) == 1
+    with tenant_context(store_a.store):
+        written = dict(Product.objects.values_list("sku", "price"))
+        assert written == {
+            f"S{n}": Decimal(price) for n, price in enumerate(prices) if price in GOOD_PRICES
+        }
+        rates = set(Product.objects.values_list("sku", "tax_rate"))
+        assert ("S0", Decimal(7)) in rates
+        assert ("S2", Decimal(7)) in rates
+        assert ("S9", Decimal(20)) in rates
+
+
+GOOD_PRICES = ("1.00", "2.00", "3.00")
 
 
 def test_a_dry_run_reports_what_the_import_would_do_and_writes_nothing(

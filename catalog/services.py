@@ -17,7 +17,7 @@ from catalog.events import product_changed_data, stock_low_data
 from catalog.exceptions import CategoryInUse, InsufficientStock, StockOutOfRange
 from catalog.lock_objects import products_for_update
 from catalog.models import CatalogDeletion, Category, PriceChange, Product, StockMovement
-from core.database.bulk import bound_cursor, rows_insert
+from core.database.bulk import rows_insert
 from core.events import PRODUCT_CHANGED, STOCK_LOW, event_emit, events_emit
 from core.money import column_max
 from stores.models import User
@@ -107,9 +107,8 @@ def _stock_write(
         )
         for change in changes
     ]
-    rows_insert(movements)
-    with bound_cursor() as cursor:
-        cursor.execute(_STOCK_ADD, [created_at, list(net), list(net.values())])
+    # The movements and the counters they add to: one statement.
+    rows_insert(movements, alongside=(_STOCK_ADD, [created_at, list(net), list(net.values())]))
     low = events if events is not None else []
     for pk, delta in net.items():
         product = products[pk]
@@ -147,8 +146,8 @@ def stock_apply(
     The products are locked in pk order first (or were, by the caller, in this transaction:
     `locked_products`), so concurrent calls with the same products in any order neither deadlock
     nor lose an update. Nothing is written when any product would go below zero (unless the
-    store allows it): InsufficientStock lists each short product. Three statements whatever the
-    number of changes: lock, insert movements, update counters.
+    store allows it): InsufficientStock lists each short product. Two statements whatever the
+    number of changes: the lock, then the movements inserted and the counters added to.
     """
     if not changes:
         return []
@@ -158,7 +157,7 @@ def stock_apply(
     for change in changes:
         net[change.product_id] += change.delta
 
-    # No savepoint of its own (three statements in all): so a refusal must not be raised inside
+    # No savepoint of its own (two statements in all): so a refusal must not be raised inside
     # the block, or it would doom the caller's transaction too. It is raised after it instead.
     refusal: Exception | None = None
     with transaction.atomic(savepoint=False):

@@ -14,6 +14,7 @@ connection's `prepare_threshold` is None, as `core.database` requires).
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.postgresql.base import ServerBindingCursor
@@ -83,31 +84,96 @@ def _arrays(
     return [_array(objects, field, add=add) for field in fields]
 
 
-def rows_insert(objects: Sequence[models.Model], *, fields: Sequence[str] | None = None) -> None:
-    """Insert `objects` (all of one model), setting their primary keys, in one statement.
-    `fields`: the columns written (default: every concrete one but the primary key)."""
-    if not objects:
-        return
-    meta = objects[0]._meta
-    columns = [
-        meta.get_field(name) for name in fields
-    ] if fields else [field for field in meta.concrete_fields if not field.primary_key]  # fmt: skip
+def _insert_columns(
+    meta: Any, fields: Sequence[str] | None = None, *, skip: str | None = None
+) -> list[models.Field]:
+    if fields:
+        return [meta.get_field(name) for name in fields]
+    return [field for field in meta.concrete_fields if not field.primary_key and field.name != skip]
+
+
+def _insert_sql(meta: Any, columns: Sequence[models.Field], *, parent: str | None = None) -> str:
+    """`INSERT … SELECT FROM unnest(…)` of `columns`, in the arrays' order (so the keys, taken
+    in the order of insertion, ascend with the objects), returning the keys. With `parent`
+    (the name of a foreign key), each row's key to the one row of the CTE `parent`."""
     names, types = zip(*(_column(field) for field in columns), strict=True)
-    # In the objects' order, so the keys returned (in the order of insertion) are theirs.
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(names)}) "  # noqa: S608
-        f"SELECT {', '.join(f'r.{name}' for name in names)} "
-        f"FROM unnest({', '.join(f'%b::{kind}' for kind in types)}) "
+    quote = connection.ops.quote_name
+    targets, values, sources = list(names), [f"r.{name}" for name in names], ""
+    if parent is not None:
+        targets.insert(0, quote(meta.get_field(parent).column))
+        values.insert(0, "parent.id")
+        sources = "parent, "
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(targets)}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM {sources}"
+        f"unnest({', '.join(f'%b::{kind}' for kind in types)}) "
         f"WITH ORDINALITY AS r({', '.join(names)}, ordinality) ORDER BY r.ordinality "
-        f"RETURNING {connection.ops.quote_name(meta.pk.column)}"
+        f"RETURNING {quote(meta.pk.column)} AS id"
     )
-    with bound_cursor() as cursor:
-        cursor.execute(sql, _arrays(objects, columns, add=True))
-        keys = [row[0] for row in cursor.fetchall()]
+
+
+def _saved(objects: Sequence[models.Model], keys: Sequence[Any]) -> None:
     for obj, key in zip(objects, keys, strict=True):
         obj.pk = key
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def rows_insert(
+    objects: Sequence[models.Model],
+    *,
+    fields: Sequence[str] | None = None,
+    alongside: tuple[str, Sequence[Any]] | None = None,
+) -> None:
+    """Insert `objects` (all of one model), setting their primary keys, in one statement.
+    `fields`: the columns written (default: every concrete one but the primary key).
+    `alongside`: another data-modifying statement (SQL and its parameters) run in the same
+    statement, as a CTE: one round trip for both."""
+    if not objects:
+        return
+    meta = objects[0]._meta
+    columns = _insert_columns(meta, fields)
+    sql, params = _insert_sql(meta, columns), _arrays(objects, columns, add=True)
+    if alongside is not None:
+        sql = f"WITH alongside AS ({alongside[0]}) {sql}"
+        params = [*alongside[1], *params]
+    with bound_cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = sorted(row[0] for row in cursor.fetchall())
+    _saved(objects, keys)
+
+
+def rows_insert_family(
+    parent: models.Model, children: Sequence[tuple[Sequence[models.Model], str]]
+) -> None:
+    """Insert `parent` and its children in one statement: each of `children` is some objects of
+    one model and the name of their foreign key to the parent (a sale, its lines and its
+    payments). Every primary key is set, and every child's key to the parent."""
+    meta = parent._meta
+    columns = _insert_columns(meta)
+    ctes = [f"parent AS ({_insert_sql(meta, columns)})"]
+    params = _arrays([parent], columns, add=True)
+    selects = ["(SELECT id FROM parent)"]
+    for number, (objects, key) in enumerate(children):
+        if not objects:
+            selects.append("NULL")
+            continue
+        child = objects[0]._meta
+        child_columns = _insert_columns(child, skip=key)
+        ctes.append(f"c{number} AS ({_insert_sql(child, child_columns, parent=key)})")
+        params.extend(_arrays(objects, child_columns, add=True))
+        selects.append(f"(SELECT array_agg(id ORDER BY id) FROM c{number})")  # noqa: S608 - our own names
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(selects)}"
+    with bound_cursor() as cursor:
+        cursor.execute(sql, params)
+        parent_key, *keys = cursor.fetchone()
+    _saved([parent], [parent_key])
+    for (objects, key), child_keys in zip(children, keys, strict=True):
+        _saved(objects, child_keys or [])
+        for obj in objects:
+            field = obj._meta.get_field(key)
+            setattr(obj, field.attname, parent_key)
+            field.set_cached_value(obj, parent)
 
 
 def rows_update(objects: Sequence[models.Model], *, fields: Sequence[str]) -> int:

@@ -18,6 +18,7 @@ from catalog.exceptions import InsufficientStock
 from catalog.lock_objects import products_for_update
 from catalog.models import StockMovement
 from catalog.services import StockChange, prices_at, stock_apply, stock_check
+from core.database.bulk import rows_insert_family
 from core.derived import days_changed
 from core.events import SALE_COMPLETED, SYNC_CONFLICT, events_emit
 from core.exceptions import ValueOutOfRange
@@ -301,7 +302,7 @@ def sale_checkout(
                     )
                 raise ValidationError({"customer": ["No customer has this id."]})
 
-        sale = Sale.objects.create(
+        sale = Sale(
             register_id=register_id,
             shift_id=shift_id,
             cashier=user,
@@ -322,13 +323,12 @@ def sale_checkout(
             received_at=None if offline is None else now(),
             late=late,
         )
-        for line in priced:
-            line.sale = sale
-        sale_lines = SaleLine.objects.bulk_create(priced)
-        sale_payments = SalePayment.objects.bulk_create(
-            SalePayment(sale=sale, method=payment.method, amount=payment.amount)
-            for payment in payments
-        )
+        sale_lines = priced
+        sale_payments = [
+            SalePayment(method=payment.method, amount=payment.amount) for payment in payments
+        ]
+        # The sale, its lines and its payments: one statement.
+        rows_insert_family(sale, [(sale_lines, "sale"), (sale_payments, "sale")])
         stock_events: list = []  # written with the sale's, after its number (the lock order)
         stock_apply(
             changes=[

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from django_tenants.utils import tenant_context
 
-from catalog.models import Product, StockMovement
+from catalog.models import Category, Product, StockMovement
 from catalog.services import product_create
-from core.database.bulk import _as_is, rows_insert, rows_update
+from core.database.bulk import _as_is, rows_insert, rows_insert_family, rows_update
 from core.events import PRODUCT_CHANGED, event_emit
 from core.models import Event
 from tests.conftest import make_store
@@ -131,3 +131,22 @@ def test_a_bulk_statement_first_on_a_connection_runs_in_the_active_stores_schema
         with tenant_context(staffed.store):
             assert list(Product.objects.values_list("name", flat=True)) == [staffed.store.name]
             assert [e.data for e in Event.objects.all()] == [{"store": staffed.store.name}]
+
+
+def test_a_parent_and_its_children_are_inserted_in_one_statement_each_child_keyed_to_it(store_a):
+    with tenant_context(store_a.store):
+        category = Category(name="Tea", created_at=now())
+        teas = [Product(name=f"Tea {n}", price=Decimal(n), created_at=now()) for n in (3, 1, 2)]
+        assert not Category.objects.exists()  # the store's path is set
+
+        with CaptureQueriesContext(connection) as queries:
+            rows_insert_family(category, [(teas, "category"), ([], "category")])
+
+        assert len(queries.captured_queries) == 1
+        assert Category.objects.get(pk=category.pk).name == "Tea"
+        stored = list(
+            Product.objects.filter(category=category).order_by("pk").values_list("pk", "name")
+        )
+        assert stored == [(tea.pk, tea.name) for tea in teas]  # keys in the objects' order
+        assert all(tea.category_id == category.pk and tea.category is category for tea in teas)
+        assert all(tea._state.adding is False for tea in [*teas, category])

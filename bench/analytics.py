@@ -45,8 +45,8 @@ PRODUCTS = 500
 FILL = [
     """
     INSERT INTO catalog_product (name, sku, price, cost, tax_rate, stock, is_active,
-                                 created_at, updated_at)
-    SELECT 'Product ' || n, 'SKU-' || n, 1 + n %% 50, 0, 20, 0, true, now(), now()
+                                 created_at, updated_at, version)
+    SELECT 'Product ' || n, 'SKU-' || n, 1 + n %% 50, 0, 20, 0, true, now(), now(), n
       FROM generate_series(1, %(products)s) AS n
     """,
     """
@@ -56,8 +56,10 @@ FILL = [
     """
     INSERT INTO sales_sale (number, status, register_id, shift_id, cashier_id, subtotal,
                             discount_total, tax_total, total, paid_total, change_due,
-                            refunded_total, prices_include_tax, note, created_at)
-    SELECT n, 'completed', 1, 1, %(user)s, 30, 0, 5, 30, 40, 10, 0, true, '',
+                            refunded_total, prices_include_tax, note, cash_rounding, source,
+                            offline_number, late, created_at)
+    SELECT n, 'completed', 1, 1, %(user)s, 30, 0, 5, 30, 40, 10, 0, true, '', 0, 'online', '',
+           false,
            now() - %(days)s * interval '1 day' + n * (%(days)s * interval '1 day') / %(sales)s
       FROM generate_series(1, %(sales)s) AS n
     """,

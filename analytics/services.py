@@ -59,10 +59,19 @@ SALES_DAYS = """
 """.format(**TABLES)  # noqa: S608 - table names only
 
 
+# The batch's sales, read once for every figure: each sale with its local time.
+SOLD = """
+    SELECT id, total, change_due, prices_include_tax, created_at AT TIME ZONE %(tz)s AS local_at
+      FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
+""".format(**TABLES)  # noqa: S608 - table names only
+
+
 @dataclass(frozen=True)
 class Figure:
     """One analytics table: its key and value columns, and the query of a batch's rows, whose
-    columns come in that order (keys, then values). None of them is ever NULL."""
+    columns come in that order (keys, then values). None of them is ever NULL. The query reads
+    the batch's sales from `sold` (SOLD), and may read another figure's fresh rows from
+    `<figure>_fresh`."""
 
     table: str
     keys: tuple[str, ...]
@@ -76,11 +85,10 @@ FIGURES = (
         ("date", "product_id"),
         ("quantity", "revenue"),
         """
-        SELECT (s.created_at AT TIME ZONE %(tz)s)::date, l.product_id, sum(l.quantity),
+        SELECT s.local_at::date, l.product_id, sum(l.quantity),
                sum(CASE WHEN s.prices_include_tax THEN l.total ELSE l.total + l.tax_amount END)
-          FROM {line} AS l JOIN {sale} AS s ON s.id = l.sale_id
-         WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
-           AND l.sale_id BETWEEN %(first_sale)s AND %(last_sale)s
+          FROM {line} AS l JOIN sold AS s ON s.id = l.sale_id
+         WHERE l.sale_id BETWEEN %(first_sale)s AND %(last_sale)s
          GROUP BY 1, 2
         """,
     ),
@@ -90,8 +98,7 @@ FIGURES = (
         ("sales_count", "revenue"),
         """
         SELECT local_hour::date, extract(hour FROM local_hour)::smallint, count(*), sum(total)
-          FROM (SELECT date_trunc('hour', created_at AT TIME ZONE %(tz)s) AS local_hour, total
-                  FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s) AS sold
+          FROM (SELECT date_trunc('hour', local_at) AS local_hour, total FROM sold) AS hours
          GROUP BY local_hour
         """,
     ),
@@ -102,14 +109,11 @@ FIGURES = (
         # What each method took, cash net of the change given.
         """
         SELECT day, method, sum(amount) FROM (
-            SELECT (s.created_at AT TIME ZONE %(tz)s)::date AS day, p.method, p.amount
-              FROM {payment} AS p JOIN {sale} AS s ON s.id = p.sale_id
-             WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
-               AND p.sale_id BETWEEN %(first_sale)s AND %(last_sale)s
+            SELECT s.local_at::date AS day, p.method, p.amount
+              FROM {payment} AS p JOIN sold AS s ON s.id = p.sale_id
+             WHERE p.sale_id BETWEEN %(first_sale)s AND %(last_sale)s
             UNION ALL
-            SELECT (created_at AT TIME ZONE %(tz)s)::date, 'cash', -change_due
-              FROM {sale}
-             WHERE created_at >= %(start)s AND created_at < %(end)s AND change_due > 0
+            SELECT local_at::date, 'cash', -change_due FROM sold WHERE change_due > 0
         ) AS taken
         GROUP BY day, method
         """,
@@ -118,37 +122,37 @@ FIGURES = (
         "daily",
         ("date",),
         # generated_at differs on every run: a day's row is always rewritten, and says when its
-        # figures were last built. The sales and items are summed from the rows just written.
+        # figures were last built. The sales and items are summed from the hourly and product
+        # rows of the same batch.
         ("sales_count", "revenue", "refunds", "items_sold", "generated_at"),
         """
         SELECT coalesce(sold.day, refunded.day), coalesce(sold.sales_count, 0),
                coalesce(sold.revenue, 0), coalesce(refunded.refunds, 0),
                coalesce(items.items_sold, 0), %(generated_at)s::timestamptz
           FROM (SELECT date AS day, sum(sales_count) AS sales_count, sum(revenue) AS revenue
-                  FROM {hourly} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1) AS sold
+                  FROM hourly_fresh GROUP BY 1) AS sold
           FULL OUTER JOIN (
                 SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
                   FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s
                  GROUP BY 1) AS refunded ON refunded.day = sold.day
-          LEFT JOIN (SELECT date AS day, sum(quantity) AS items_sold
-                       FROM {product} WHERE date >= %(first)s AND date <= %(last)s GROUP BY 1
-                    ) AS items ON items.day = sold.day
+          LEFT JOIN (SELECT date AS day, sum(quantity) AS items_sold FROM product_fresh
+                      GROUP BY 1) AS items ON items.day = sold.day
         """,
     ),
 )
 
 
 def _write_difference(figure: Figure) -> str:
-    """One statement making the figure's table hold exactly the `select`'s rows for [first, last].
+    """The CTEs making the figure's table hold exactly the `select`'s rows for [first, last].
 
     Only the difference is written: rows that are gone are deleted, changed ones updated, new
     ones inserted, and unchanged ones left alone, so rebuilding figures that are already right
-    (the nightly rebuild, a day refreshed after a sale) writes next to nothing. `diff` holds
-    one row per key, and the three writes take disjoint keys from it, so their order within the
-    statement does not matter.
+    (the nightly rebuild, a day refreshed after a sale) writes next to nothing. `<figure>_diff`
+    holds one row per key, and the three writes take disjoint keys from it, so their order
+    within the statement does not matter.
     """
     # Built at import from the constants above: no outside value reaches the SQL text.
-    table, keys, values = TABLES[figure.table], figure.keys, figure.values
+    name, table, keys, values = figure.table, TABLES[figure.table], figure.keys, figure.values
     columns = ", ".join(keys + values)
     either_key = ", ".join(f"coalesce(fresh.{key}, old.{key}) AS {key}" for key in keys)
     fresh_values = ", ".join(f"fresh.{value}" for value in values)
@@ -159,25 +163,32 @@ def _write_difference(figure: Figure) -> str:
     set_values = ", ".join(f"{value} = diff.{value}" for value in values)
     # Keys are never NULL: a NULL first key means the row is missing from that side.
     return f"""
-        WITH fresh ({columns}) AS ({figure.select.format(**TABLES)}),
-        diff AS MATERIALIZED (
+        {name}_fresh ({columns}) AS ({figure.select.format(**TABLES)}),
+        {name}_diff AS MATERIALIZED (
             SELECT {either_key}, {fresh_values},
                    old.{keys[0]} IS NOT NULL AS existed, fresh.{keys[0]} IS NOT NULL AS present
-              FROM fresh FULL OUTER JOIN (SELECT {columns} FROM {table} WHERE {in_batch}) AS old
+              FROM {name}_fresh AS fresh
+              FULL OUTER JOIN (SELECT {columns} FROM {table} WHERE {in_batch}) AS old
                 ON {same_key}
              WHERE ({fresh_values}) IS DISTINCT FROM ({old_values})
-        ), gone AS (
-            DELETE FROM {table} USING diff WHERE {in_batch} AND NOT diff.present AND {this_row}
-        ), changed AS (
-            UPDATE {table} SET {set_values}
-              FROM diff WHERE {in_batch} AND diff.existed AND diff.present AND {this_row}
-        )
-        INSERT INTO {table} ({columns}) SELECT {columns} FROM diff WHERE NOT diff.existed
-    """  # noqa: S608
+        ), {name}_gone AS (
+            DELETE FROM {table} USING {name}_diff AS diff
+             WHERE {in_batch} AND NOT diff.present AND {this_row}
+        ), {name}_changed AS (
+            UPDATE {table} SET {set_values} FROM {name}_diff AS diff
+             WHERE {in_batch} AND diff.existed AND diff.present AND {this_row}
+        ), {name}_new AS (
+            INSERT INTO {table} ({columns})
+            SELECT {columns} FROM {name}_diff AS diff WHERE NOT diff.existed
+        )"""  # noqa: S608
 
 
-# The daily figure reads the rows the others have just written: it comes last.
-REBUILD_STATEMENTS = tuple(_write_difference(figure) for figure in FIGURES)
+# A batch's four figures in one statement: the sales are read once, and every CTE sees the
+# tables as they were before it (the daily figure sums the others' fresh rows, not the tables).
+REBUILD = (
+    f"WITH sold AS MATERIALIZED ({SOLD}), "
+    f"{', '.join(_write_difference(figure) for figure in FIGURES)} SELECT 1"
+)
 
 
 def _batches(first: date, last: date) -> Iterator[tuple[date, date]]:
@@ -216,8 +227,7 @@ def analytics_days_rebuild(*, first: date, last: date) -> None:
         params["start"], params["end"], params["first_sale"], params["last_sale"] = (
             cursor.fetchone()
         )
-        for statement in REBUILD_STATEMENTS:
-            cursor.execute(statement, params)
+        cursor.execute(REBUILD, params)
 
 
 def sales_date_range() -> tuple[date, date] | None:

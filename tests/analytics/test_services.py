@@ -494,12 +494,12 @@ def test_each_rebuild_records_when_every_day_was_built(store_a, monkeypatch):
 
 
 def settings_of_the_writes() -> tuple[list[tuple[str, str]], Callable]:
-    """The synchronous_commit and work_mem in force as each figure's statement runs, and the
-    execute wrapper that records them."""
+    """The synchronous_commit and work_mem in force as each batch's statement (its four figures)
+    runs, and the execute wrapper that records them."""
     seen: list[tuple[str, str]] = []
 
     def record(execute, sql, params, many, context):
-        if sql.lstrip().startswith("WITH fresh"):
+        if sql.lstrip().startswith("WITH sold"):
             raw = context["cursor"].cursor
             raw.execute(SETTINGS)
             seen.append(raw.fetchone())
@@ -535,7 +535,7 @@ def test_a_rebuild_in_its_own_transactions_groups_in_memory_and_does_not_wait_fo
         after = current_settings()
         tables = analytics_tables()
 
-    assert seen == [("off", django_settings.ANALYTICS_WORK_MEM)] * 4
+    assert seen == [("off", django_settings.ANALYTICS_WORK_MEM)]  # one batch
     assert after == default
     assert tables == EXPECTED_ROWS[True]
 
@@ -556,7 +556,7 @@ def test_a_rebuild_inside_a_callers_transaction_keeps_its_settings(store_a):
         after = current_settings()
         tables = analytics_tables()
 
-    assert seen == [callers] * 8
+    assert seen == [callers] * 2  # a day's batch, then everything's
     assert after == callers
     assert tables == EXPECTED_ROWS[True]
 

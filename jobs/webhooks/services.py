@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils.timezone import now
 
+from core.database.bulk import rows_insert, rows_update
 from core.events import EVENT_TYPES
 from core.models import Event
 from jobs.models import Webhook, WebhookAttempt, WebhookDelivery
@@ -294,19 +295,20 @@ def _record(
         if not Webhook.objects.select_for_update(no_key=True).filter(pk=webhook.pk).exists():
             webhook.is_active = False
             return
-        WebhookAttempt.objects.bulk_create(
-            WebhookAttempt(
-                delivery=delivery,
-                attempted_at=moment,
-                response_code=outcome.response_code,
-                latency_ms=outcome.latency_ms,
-                error=delivery.error,
-            )
-            for delivery, outcome, moment in attempts
+        # One statement each, whatever the batch's size (`core.database.bulk`).
+        rows_insert(
+            [
+                WebhookAttempt(
+                    delivery=delivery,
+                    attempted_at=moment,
+                    response_code=outcome.response_code,
+                    latency_ms=outcome.latency_ms,
+                    error=delivery.error,
+                )
+                for delivery, outcome, moment in attempts
+            ]
         )
-        WebhookDelivery.objects.bulk_update(
-            [delivery for delivery, _, _ in attempts], _SETTLED_FIELDS
-        )
+        rows_update([delivery for delivery, _, _ in attempts], fields=_SETTLED_FIELDS)
         if disable:
             Webhook.objects.filter(pk=webhook.pk).update(is_active=False, disabled_reason=disable)
             webhook.is_active = False

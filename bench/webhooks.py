@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -56,9 +57,13 @@ FLOOR = 0.9
 
 
 class Arrivals(BaseHTTPRequestHandler):
-    """The receiver: answers 204 and appends each event's latency (seconds) to `log`."""
+    """The receiver: answers 204 and appends each event's latency (seconds) to `log`. It keeps
+    connections alive (HTTP/1.1), as any receiver in production does: an HTTP/1.0 one would
+    make the worker connect, and itself start a thread, for every delivery."""
 
+    protocol_version = "HTTP/1.1"
     log = None
+    writing = threading.Lock()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -67,8 +72,8 @@ class Arrivals(BaseHTTPRequestHandler):
         arrived = time.time()
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         sent = datetime.fromisoformat(body["timestamp"]).timestamp()
-        with open(self.log, "a") as log:
-            log.write(f"{arrived - sent}\n")
+        with self.writing:
+            self.log.write(f"{arrived - sent}\n")
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -76,7 +81,7 @@ class Arrivals(BaseHTTPRequestHandler):
 
 def receive(port: int, log: str) -> None:
     """The receiver's process: apart from the clients, so it takes none of their interpreter."""
-    Arrivals.log = log
+    Arrivals.log = open(log, "a", buffering=1)  # noqa: SIM115 - open for the process's life
     server = ThreadingHTTPServer(("127.0.0.1", port), Arrivals)
     server.daemon_threads = True
     server.serve_forever()

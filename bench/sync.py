@@ -7,7 +7,7 @@ an open shift):
 1. `--sales` sales of 3 lines each, rung up as separate `POST /api/sales/` (one client,
    keep-alive, against gunicorn), then as many offline sales in batches of `--batch` through
    `POST /api/sales/sync/`: the sync's time beside the checkouts' (floor: at most 0.2 ×);
-2. the statements a synced sale costs, for a batch of 10 and of 100 (floor: the same per sale);
+2. the statements a batch costs, of 10 sales and of 100 (floor: the same, whatever its size);
 3. `GET /api/catalog/changes/` with nothing new: its statements for a small and a large
    catalog (floor: the same) and its p50 in the server (floor: under 5 ms).
 The store is removed at the end.
@@ -111,13 +111,13 @@ def measure_http(store: Store, token: str, count: int, batch: int) -> tuple[floa
     return online, offline
 
 
-def statements_per_synced_sale(api: APIClient, count: int) -> float:
+def statements_per_batch(api: APIClient, count: int) -> int:
     with counted() as queries:
         response = api.post(
             "/api/sales/sync/", {"register": 1, "sales": offline_sales(count, 0)}, format="json"
         )
     assert response.status_code == 200, response.content
-    return len(queries) / count
+    return len(queries)
 
 
 def poll(api: APIClient, polls: int) -> tuple[int, float]:
@@ -165,10 +165,11 @@ def main() -> None:
 
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_TENANT_KEY=store.tenant_key)
-        small, large = statements_per_synced_sale(api, 10), statements_per_synced_sale(api, 100)
+        statements_per_batch(api, 1)  # the store and the user cached, as in a till's day
+        small, large = statements_per_batch(api, 10), statements_per_batch(api, 100)
         print(
-            f"  statements per synced sale: {small:.2f} in a batch of 10, {large:.2f} in a batch "
-            f"of 100"
+            f"  statements a batch: {small} for 10 sales, {large} for 100 (floor: the same) "
+            f"{'OK' if small == large else 'ABOVE'}"
         )
         few_statements, few_ms = poll(api, args.polls)
         with tenant_context(store):

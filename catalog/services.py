@@ -1,14 +1,14 @@
 """Every write to a store's catalog; stock changes only through `stock_apply`."""
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.utils.timezone import now
 
@@ -31,6 +31,9 @@ MAX_CATEGORY_DEPTH = 32
 class StockChange:
     product_id: int
     delta: Decimal
+    # The sale it is part of, where changes of several sales are applied together (else the
+    # `sale_id` of the call).
+    sale_id: int | None = None
 
 
 _PRODUCTS = Product._meta.db_table
@@ -100,7 +103,7 @@ def _stock_write(
             delta=change.delta,
             reason=reason,
             note=note,
-            sale_id=sale_id,
+            sale_id=sale_id if change.sale_id is None else change.sale_id,
             refund_id=refund_id,
             created_by=user,
             created_at=created_at,
@@ -344,3 +347,38 @@ def prices_at(*, products: Sequence[Product], moment: datetime) -> dict[int, Dec
         )
         prices.update(dict(earlier))
     return prices
+
+
+_PRICE_CHANGES = PriceChange._meta.db_table
+# Each (product, moment)'s price then: the last change at or before it.
+_PRICES_THEN = (
+    "SELECT r.n, r.product_id, earlier.price "  # noqa: S608 - our own table name
+    "FROM unnest(%s::int[], %s::bigint[], %s::timestamptz[]) AS r(n, product_id, moment) "
+    f"CROSS JOIN LATERAL (SELECT price FROM {_PRICE_CHANGES} "
+    "WHERE product_id = r.product_id AND changed_at <= r.moment "
+    "ORDER BY changed_at DESC, id DESC LIMIT 1) AS earlier"
+)
+
+
+def prices_at_many(
+    *, products: Mapping[int, Product], wanted: Sequence[tuple[Collection[int], datetime]]
+) -> list[dict[int, Decimal]]:
+    """`prices_at` for many moments, each with the ids of the products it needs (among
+    `products`): one query at most, whatever their number."""
+    found = [
+        {pk: products[pk].price for pk in product_ids if pk in products}
+        for product_ids, _ in wanted
+    ]
+    asked = [
+        (n, pk, moment)
+        for n, (prices, (_, moment)) in enumerate(zip(found, wanted, strict=True))
+        for pk in prices
+        if products[pk].price_changed_at is not None and products[pk].price_changed_at > moment
+    ]
+    if asked:
+        numbers, product_ids, moments = (list(column) for column in zip(*asked, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(_PRICES_THEN, [numbers, product_ids, moments])
+            for n, pk, price in cursor.fetchall():
+                found[n][pk] = price
+    return found

@@ -5,6 +5,7 @@ products (by pk), customer, then the sale counter, so a checkout, a sync, a refu
 closing never wait on each other in a circle.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -62,6 +63,41 @@ def open_shift_shared_at(*, register_id: int, occurred_at: datetime) -> tuple[in
         )
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1])
+
+
+def open_shift_shared_opening(*, register_id: int) -> tuple[int, datetime] | None:
+    """For a batch of sales made offline: the register's open shift, share-locked as
+    `open_shift_shared` locks it, and when it opened (a sale made before is late for it)."""
+    _register_gate(register_id, exclusive=False)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, opened_at FROM {Shift._meta.db_table} "  # noqa: S608
+            "WHERE register_id = %s AND status = %s FOR SHARE",
+            [register_id, Shift.Status.OPEN],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def client_ids_claim(*, client_ids: Iterable[UUID], durable: bool = True) -> dict[UUID, tuple]:
+    """`client_id_claim` for many ids at once, in one transaction: each id's lock, taken in one
+    order (so two batches sharing ids never wait on each other in a circle), then the sales
+    already applied with them, (id, number) by client id."""
+    store_id = current_store().pk
+    keys = sorted({f"kassa.sale_client:{store_id}:{client_id}" for client_id in client_ids})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('synchronous_commit', %s, true), "
+            "(SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) "
+            "FROM unnest(%s::text[]) AS key)",
+            ["on" if durable else "off", keys],
+        )
+        cursor.execute(
+            f"SELECT client_id, id, number FROM {Sale._meta.db_table} "  # noqa: S608
+            "WHERE client_id = ANY(%s::uuid[])",
+            [list(client_ids)],
+        )
+        return {client_id: (pk, number) for client_id, pk, number in cursor.fetchall()}
 
 
 def client_id_claim(*, client_id: UUID, durable: bool = True) -> tuple[int, int] | None:

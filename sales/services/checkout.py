@@ -13,12 +13,13 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.timezone import now
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
 
 from catalog.exceptions import InsufficientStock
 from catalog.lock_objects import products_for_update
-from catalog.models import StockMovement
-from catalog.services import StockChange, prices_at, stock_apply, stock_check
-from core.database.bulk import rows_insert_family
+from catalog.models import Product, StockMovement
+from catalog.services import StockChange, prices_at, prices_at_many, stock_apply, stock_check
+from core.database.bulk import rows_insert, rows_insert_family, rows_update
 from core.derived import days_changed
 from core.events import SALE_COMPLETED, SYNC_CONFLICT, events_emit
 from core.exceptions import ValueOutOfRange
@@ -33,9 +34,9 @@ from core.money import (
 from customers.models import Customer
 from sales.events import sale_completed_data, sync_conflict_data
 from sales.exceptions import DiscountNotAllowed, PriceOverrideNotAllowed, ShiftNotOpen
-from sales.lock_objects import open_shift_shared, open_shift_shared_at
+from sales.lock_objects import open_shift_shared, open_shift_shared_at, open_shift_shared_opening
 from sales.models import PaymentMethod, Register, Sale, SaleConflict, SaleLine, SalePayment
-from sales.services.numbering import sale_number_assign
+from sales.services.numbering import sale_number_assign, sale_numbers_assign
 from stores.clock import local_day
 from stores.models import Membership, Store, User
 from stores.tenancy import current_store
@@ -181,10 +182,15 @@ def _shift_for(*, register_id: int, offline: OfflineSale | None) -> tuple[int, b
     else:
         found = open_shift_shared_at(register_id=register_id, occurred_at=offline.occurred_at)
     if found is None:
-        if not Register.objects.filter(pk=register_id).exists():
-            raise ValidationError({"register": ["No register has this id."]})
-        raise ShiftNotOpen
+        raise _shift_refusal(register_id)
     return found
+
+
+def _shift_refusal(register_id: int) -> Exception:
+    """Why no sale can be made on the register: it does not exist, or no shift is open."""
+    if not Register.objects.filter(pk=register_id).exists():
+        return ValidationError({"register": ["No register has this id."]})
+    return ShiftNotOpen()
 
 
 def _offline_conflicts(
@@ -212,6 +218,127 @@ def _offline_conflicts(
     return conflicts
 
 
+@dataclass
+class _Made:
+    """A sale priced and checked against the locked products, not yet written."""
+
+    sale: Sale
+    lines: list[SaleLine]
+    payments: list[SalePayment]
+    net: dict[int, Decimal]
+    conflicts: list[SaleConflict]
+    allow_negative: bool | None
+
+
+def _sale_made(
+    *,
+    store: Store,
+    user: User,
+    role: str,
+    register_id: int,
+    shift_id: int,
+    late: bool,
+    lines: Sequence[LineInput],
+    payments: Sequence[PaymentInput],
+    customer_id: int | None,
+    note: str,
+    client_id: UUID | None,
+    offline: OfflineSale | None,
+    products: dict[int, Product],
+    prices: dict[int, Decimal] | None = None,
+) -> _Made:
+    """The sale as it will be written: priced, taxed, rounded, paid and checked against the
+    stock of `products` (locked by the caller); the rules' refusals are raised, and nothing is
+    written here (a price history may be read). An offline sale is priced as its products were
+    when it was made: `prices`, or read here."""
+    if not lines:
+        raise ValidationError({"lines": ["A sale needs at least one line."]})
+    if offline is not None and prices is None:
+        prices = prices_at(
+            products=[products[pk] for pk in {line.product_id for line in lines} if pk in products],
+            moment=offline.occurred_at,
+        )
+    priced = _priced_lines(lines=lines, products=products, role=role, store=store, prices=prices)
+    net: dict[int, Decimal] = defaultdict(Decimal)
+    for line in priced:
+        net[line.product.pk] -= line.quantity
+    allow_negative = None  # online: as the store says
+    conflicts = []
+    if offline is not None:
+        allow_negative = store.offline_oversell or store.allow_negative_stock
+        conflicts = _offline_conflicts(products=products, net=net, allow_negative=allow_negative)
+    stock_check(products=products, net=net, allow_negative=allow_negative)
+
+    subtotal = sum(
+        (quantize_money(line.quantity * line.unit_price, store.currency) for line in priced),
+        ZERO,
+    )
+    discount_total = sum((line.discount for line in priced), ZERO)
+    tax_total = sum((line.tax_amount for line in priced), ZERO)
+    total = sum((line.total for line in priced), ZERO)
+    if not store.prices_include_tax:
+        total += tax_total
+    rounding = _cash_rounding(payments, total, store)
+    change_due = _check_payments(payments, total + rounding, store.currency)
+    if max(subtotal, total + rounding + change_due) > MONEY_MAX:
+        raise ValidationError({"lines": [f"A sale's amounts stay below {MONEY_MAX}."]})
+    sale = Sale(
+        register_id=register_id,
+        shift_id=shift_id,
+        cashier=user,
+        customer_id=customer_id,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        tax_total=tax_total,
+        total=total,
+        paid_total=total + rounding + change_due,
+        change_due=change_due,
+        cash_rounding=rounding,
+        prices_include_tax=store.prices_include_tax,
+        note=note,
+        created_at=now() if offline is None else offline.occurred_at,
+        client_id=client_id,
+        source=Sale.Source.ONLINE if offline is None else Sale.Source.OFFLINE,
+        offline_number="" if offline is None else offline.offline_number,
+        received_at=None if offline is None else now(),
+        late=late,
+    )
+    return _Made(
+        sale=sale,
+        lines=priced,
+        payments=[
+            SalePayment(method=payment.method, amount=payment.amount) for payment in payments
+        ],
+        net=net,
+        conflicts=conflicts,
+        allow_negative=allow_negative,
+    )
+
+
+def _customer_refusal(customer_id: int, *, exists: bool) -> Exception:
+    if exists:
+        return ValueOutOfRange(
+            f"This customer's total spent would pass {TOTAL_SPENT_MAX}, the most Kassa keeps."
+        )
+    return ValidationError({"customer": ["No customer has this id."]})
+
+
+def _events(made: _Made) -> list[tuple[str, dict]]:
+    """A written and numbered sale's events: the sale, and its conflicts."""
+    sale = made.sale
+    return [
+        (SALE_COMPLETED, sale_completed_data(sale, lines=made.lines, payments=made.payments)),
+        *((SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale)) for conflict in made.conflicts),
+    ]
+
+
+def _answer(made: _Made) -> Sale:
+    # The caller serializes the sale as written, without reading it back.
+    made.sale._prefetched_objects_cache = {"lines": made.lines, "payments": made.payments}
+    made.sale.recorded_conflicts = made.conflicts
+    return made.sale
+
+
 def sale_checkout(
     *,
     user: User,
@@ -234,10 +361,11 @@ def sale_checkout(
     `sale.recorded_conflicts`.
 
     The statements issued do not grow with the number of lines: the shift, the products and the
-    counter are each locked by one statement, and lines, payments and stock movements are
-    inserted in bulk. No savepoint of its own (two statements fewer on the hot path): inside
-    another transaction, a refused sale dooms that transaction too, so a caller that goes on
-    after a refusal wraps the call in its own `transaction.atomic()`.
+    counter are each locked by one statement, and the sale with its lines and payments, and the
+    stock movements with their counters, are written in one statement each. No savepoint of its
+    own (two statements fewer on the hot path): inside another transaction, a refused sale
+    dooms that transaction too, so a caller that goes on after a refusal wraps the call in its
+    own `transaction.atomic()`.
     """
     if not lines:
         raise ValidationError({"lines": ["A sale needs at least one line."]})
@@ -248,42 +376,22 @@ def sale_checkout(
             product.pk: product
             for product in products_for_update(product_ids={line.product_id for line in lines})
         }
-        priced = _priced_lines(
-            lines=lines,
-            products=products,
-            role=role,
+        made = _sale_made(
             store=store,
-            prices=None
-            if offline is None
-            else prices_at(products=list(products.values()), moment=offline.occurred_at),
+            user=user,
+            role=role,
+            register_id=register_id,
+            shift_id=shift_id,
+            late=late,
+            lines=lines,
+            payments=payments,
+            customer_id=customer_id,
+            note=note,
+            client_id=client_id,
+            offline=offline,
+            products=products,
         )
-        net: dict[int, Decimal] = defaultdict(Decimal)
-        for line in priced:
-            net[line.product.pk] -= line.quantity
-        allow_negative = None  # online: as the store says
-        conflicts = []
-        if offline is not None:
-            allow_negative = store.offline_oversell or store.allow_negative_stock
-            conflicts = _offline_conflicts(
-                products=products, net=net, allow_negative=allow_negative
-            )
-        stock_check(products=products, net=net, allow_negative=allow_negative)
-
-        subtotal = sum(
-            (quantize_money(line.quantity * line.unit_price, store.currency) for line in priced),
-            ZERO,
-        )
-        discount_total = sum((line.discount for line in priced), ZERO)
-        tax_total = sum((line.tax_amount for line in priced), ZERO)
-        total = sum((line.total for line in priced), ZERO)
-        if not store.prices_include_tax:
-            total += tax_total
-        rounding = _cash_rounding(payments, total, store)
-        change_due = _check_payments(payments, total + rounding, store.currency)
-        if max(subtotal, total + rounding + change_due) > MONEY_MAX:
-            raise ValidationError({"lines": [f"A sale's amounts stay below {MONEY_MAX}."]})
-        created_at = now() if offline is None else offline.occurred_at
-
+        sale, total, created_at = made.sale, made.sale.total, made.sale.created_at
         if customer_id is not None:
             # Within the column's limit, in the same statement: a full customer is refused.
             updated = Customer.objects.filter(
@@ -295,73 +403,178 @@ def sale_checkout(
                 last_purchase_at=Greatest(Coalesce(F("last_purchase_at"), created_at), created_at),
             )
             if not updated:
-                if Customer.objects.filter(pk=customer_id).exists():
-                    raise ValueOutOfRange(
-                        f"This customer's total spent would pass {TOTAL_SPENT_MAX}, the most "
-                        "Kassa keeps."
-                    )
-                raise ValidationError({"customer": ["No customer has this id."]})
-
-        sale = Sale(
-            register_id=register_id,
-            shift_id=shift_id,
-            cashier=user,
-            customer_id=customer_id,
-            subtotal=subtotal,
-            discount_total=discount_total,
-            tax_total=tax_total,
-            total=total,
-            paid_total=total + rounding + change_due,
-            change_due=change_due,
-            cash_rounding=rounding,
-            prices_include_tax=store.prices_include_tax,
-            note=note,
-            created_at=created_at,
-            client_id=client_id,
-            source=Sale.Source.ONLINE if offline is None else Sale.Source.OFFLINE,
-            offline_number="" if offline is None else offline.offline_number,
-            received_at=None if offline is None else now(),
-            late=late,
-        )
-        sale_lines = priced
-        sale_payments = [
-            SalePayment(method=payment.method, amount=payment.amount) for payment in payments
-        ]
+                raise _customer_refusal(
+                    customer_id, exists=Customer.objects.filter(pk=customer_id).exists()
+                )
         # The sale, its lines and its payments: one statement.
-        rows_insert_family(sale, [(sale_lines, "sale"), (sale_payments, "sale")])
+        rows_insert_family(sale, [(made.lines, "sale"), (made.payments, "sale")])
         stock_events: list = []  # written with the sale's, after its number (the lock order)
         stock_apply(
             changes=[
-                StockChange(product_id=line.product.pk, delta=-line.quantity) for line in priced
+                StockChange(product_id=line.product.pk, delta=-line.quantity) for line in made.lines
             ],
             reason=StockMovement.Reason.SALE,
             user=user,
             sale_id=sale.pk,
             locked_products=products,
-            allow_negative=allow_negative,
+            allow_negative=made.allow_negative,
             events=stock_events,
         )
-        if conflicts:
-            for conflict in conflicts:
+        if made.conflicts:
+            for conflict in made.conflicts:
                 conflict.sale = sale
-            SaleConflict.objects.bulk_create(conflicts)
+            rows_insert(made.conflicts)
         sale_number_assign(sale=sale)
         # Last: the event counter stays locked from here to the commit.
-        events_emit(
-            [
-                (
-                    SALE_COMPLETED,
-                    sale_completed_data(sale, lines=sale_lines, payments=sale_payments),
-                ),
-                *(
-                    (SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale))
-                    for conflict in conflicts
-                ),
-                *stock_events,
-            ]
-        )
+        events_emit([*_events(made), *stock_events])
         days_changed(days=[local_day(created_at)])
-    # The caller serializes the sale as written, without reading it back.
-    sale._prefetched_objects_cache = {"lines": sale_lines, "payments": sale_payments}
-    sale.recorded_conflicts = conflicts
-    return sale
+    return _answer(made)
+
+
+@dataclass(frozen=True)
+class OfflineCheckout:
+    """A sale a till made offline, for `offline_sales_checkout`."""
+
+    client_id: UUID
+    offline: OfflineSale
+    lines: Sequence[LineInput]
+    payments: Sequence[PaymentInput]
+    customer_id: int | None = None
+    note: str = ""
+
+
+def offline_sales_checkout(
+    *, user: User, role: str, register_id: int, sales: Sequence[OfflineCheckout]
+) -> list[Sale | Exception]:
+    """Ring up a till's offline sales, in the order given, in the caller's transaction, with
+    the rules of `sale_checkout`, a few statements in all whatever their number.
+
+    Each sale is all or nothing: every rule is checked for it (against the stock the sales
+    before it left, and its customer as they left them) before anything is written, so one
+    refused writes nothing and the others are made. For each sale: the Sale made (numbered in
+    the order given, with `recorded_conflicts`), or the exception that refused it. A failure
+    of the database itself (a constraint) is raised: the caller's transaction then holds
+    nothing of any of them.
+    """
+    if not sales:
+        return []
+    store = current_store()
+    shift = open_shift_shared_opening(register_id=register_id)
+    if shift is None:
+        refusal = _shift_refusal(register_id)
+        return [refusal for _ in sales]
+    shift_id, opened_at = shift
+    products = {
+        product.pk: product
+        for product in products_for_update(
+            product_ids={line.product_id for sale in sales for line in sale.lines}
+        )
+    }
+    customers = {
+        customer.pk: customer
+        for customer in Customer.objects.filter(
+            pk__in={sale.customer_id for sale in sales if sale.customer_id is not None}
+        )
+        .order_by("pk")
+        .select_for_update()
+    }
+    counted: set[int] = set()  # the customers the sales made are counted for
+    stock_before = {pk: product.stock for pk, product in products.items()}
+    prices = prices_at_many(
+        products=products,
+        wanted=[
+            ({line.product_id for line in item.lines}, item.offline.occurred_at) for item in sales
+        ],
+    )
+    outcomes: list[_Made | Exception] = []
+    for item, prices_then in zip(sales, prices, strict=True):
+        try:
+            made = _sale_made(
+                store=store,
+                user=user,
+                role=role,
+                register_id=register_id,
+                shift_id=shift_id,
+                late=opened_at > item.offline.occurred_at,
+                lines=item.lines,
+                payments=item.payments,
+                customer_id=item.customer_id,
+                note=item.note,
+                client_id=item.client_id,
+                offline=item.offline,
+                products=products,
+                prices=prices_then,
+            )
+            if item.customer_id is not None:
+                _customer_take(customers, made.sale)
+                counted.add(item.customer_id)
+        except (ValidationError, APIException) as refusal:
+            outcomes.append(refusal)
+            continue
+        for pk, delta in made.net.items():
+            products[pk].stock += delta  # what the next sale finds
+        outcomes.append(made)
+    for pk, stock in stock_before.items():
+        products[pk].stock = stock  # the ledger adds the sales' changes below
+    made_sales = [outcome for outcome in outcomes if isinstance(outcome, _Made)]
+    if made_sales:
+        _offline_sales_write(
+            made_sales,
+            user=user,
+            products=products,
+            customers=[customers[pk] for pk in sorted(counted)],
+            store=store,
+        )
+    return [_answer(outcome) if isinstance(outcome, _Made) else outcome for outcome in outcomes]
+
+
+def _customer_take(customers: dict[int, Customer], sale: Sale) -> None:
+    """Count the sale for its customer (locked), or refuse it as `sale_checkout` would."""
+    customer = customers.get(sale.customer_id)
+    if customer is None:
+        raise _customer_refusal(sale.customer_id, exists=False)
+    if customer.total_spent + sale.total > TOTAL_SPENT_MAX:
+        raise _customer_refusal(sale.customer_id, exists=True)
+    customer.total_spent += sale.total
+    customer.visits += 1
+    # an offline sale synced late does not move the last purchase back in time
+    customer.last_purchase_at = max(customer.last_purchase_at or sale.created_at, sale.created_at)
+    customer.touched = True
+
+
+def _offline_sales_write(
+    made_sales: list[_Made],
+    *,
+    user: User,
+    products: dict[int, Product],
+    customers: list[Customer],
+    store: Store,
+) -> None:
+    """Write the sales made (in order), and what they change: one statement each for the
+    customers, the sales, their lines and payments, the stock, the conflicts, the numbers and
+    the events."""
+    rows_update(customers, fields=["total_spent", "visits", "last_purchase_at"])
+    rows_insert([made.sale for made in made_sales])
+    for made in made_sales:
+        for child in (*made.lines, *made.payments, *made.conflicts):
+            child.sale = made.sale
+    rows_insert([line for made in made_sales for line in made.lines])
+    rows_insert([payment for made in made_sales for payment in made.payments])
+    stock_events: list = []
+    stock_apply(
+        changes=[
+            StockChange(product_id=line.product.pk, delta=-line.quantity, sale_id=made.sale.pk)
+            for made in made_sales
+            for line in made.lines
+        ],
+        reason=StockMovement.Reason.SALE,
+        user=user,
+        locked_products=products,
+        allow_negative=store.offline_oversell or store.allow_negative_stock,
+        events=stock_events,
+    )
+    rows_insert([conflict for made in made_sales for conflict in made.conflicts])
+    sale_numbers_assign(sales=[made.sale for made in made_sales])
+    # Last: the event counter stays locked from here to the commit.
+    events_emit([*(event for made in made_sales for event in _events(made)), *stock_events])
+    days_changed(days={local_day(made.sale.created_at) for made in made_sales})

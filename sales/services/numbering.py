@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
+from core.database.bulk import rows_update
 from sales.models import Counter, Sale
 
 SALE_COUNTER = "sale"
@@ -42,4 +43,4 @@ def sale_numbers_assign(*, sales: Sequence[Sale]) -> None:
         last_number = cursor.fetchone()[0]
     for number, sale in enumerate(sales, start=last_number - len(sales) + 1):
         sale.number = number
-    Sale.objects.bulk_update(sales, ["number"])
+    rows_update(sales, fields=["number"])

@@ -1,12 +1,18 @@
-"""Offline sales synced exactly once: a till's batch applied sale by sale, in the order the till
-made them, each in its own transaction and through the same checkout as an online sale.
+"""Offline sales synced exactly once: a till's batch applied in the order the till made them,
+with the same checkout rules as an online sale (`offline_sales_checkout`).
 
 A sale is known by the till's `client_id`. Before a sale is applied its id is claimed
-(`client_id_claim`: an advisory lock, then a read): one applied before, by this batch, an
+(`client_ids_claim`: advisory locks, then a read): one applied before, by this batch, an
 earlier try of it or another connection sending it at the same moment, makes it `duplicate`
 with that first sale, and nothing is written. So a batch cut off half-way (the connection
 dropped, the worker killed) is simply sent again: what was committed is answered `duplicate`,
 the rest is applied.
+
+The batch's new sales are made together, in one transaction of a few statements whatever their
+number, and each is still all or nothing: every rule is checked for each sale before anything
+is written, and a refused sale writes nothing while the others are made. Should the database
+refuse the batch itself (a constraint no rule foresaw), nothing of it is written and its sales
+are applied one by one, each in a transaction of its own, so only the sale at fault fails.
 """
 
 from collections.abc import Sequence
@@ -16,14 +22,21 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils.timezone import now
 from rest_framework import exceptions
 
 from core.exceptions import DomainError, api_error_for
-from sales.lock_objects import client_id_claim, wal_flush
+from sales.lock_objects import client_id_claim, client_ids_claim, wal_flush
 from sales.models import Sale
-from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
+from sales.services.checkout import (
+    LineInput,
+    OfflineCheckout,
+    OfflineSale,
+    PaymentInput,
+    offline_sales_checkout,
+    sale_checkout,
+)
 from stores.models import User
 from stores.tenancy import current_store
 
@@ -71,7 +84,7 @@ class SyncResult:
 
 def rejection(error: Exception) -> dict[str, Any]:
     """An error as the API would answer it, for a rejected sale's `error`."""
-    if isinstance(error, DataError):
+    if isinstance(error, DataError | IntegrityError):  # what only the database refused
         error = api_error_for(error)
     if isinstance(error, DjangoValidationError):
         fields = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
@@ -128,8 +141,12 @@ def _apply(*, sale: SyncSale, register_id: int, user: User, role: str) -> SyncRe
                     occurred_at=sale.occurred_at, offline_number=sale.offline_number
                 ),
             )
-    except (DjangoValidationError, exceptions.APIException, DataError) as error:
+    except (DjangoValidationError, exceptions.APIException, DataError, IntegrityError) as error:
         return SyncResult(sale.client_id, REJECTED, error=rejection(error))
+    return _made(sale.client_id, made)
+
+
+def _made(client_id: UUID, made: Sale) -> SyncResult:
     conflicts = [
         {
             "product": conflict.product_id,
@@ -139,12 +156,58 @@ def _apply(*, sale: SyncSale, register_id: int, user: User, role: str) -> SyncRe
         for conflict in made.recorded_conflicts
     ]
     return SyncResult(
-        sale.client_id,
+        client_id,
         APPLIED_WITH_CONFLICT if conflicts else APPLIED,
         sale=made.pk,
         number=made.number,
         conflicts=conflicts,
     )
+
+
+def _apply_together(
+    items: Sequence[SyncSale], *, register_id: int, user: User, role: str
+) -> list[SyncResult] | None:
+    """The sales (in the order to apply them, each once) in one transaction: duplicate,
+    applied (with conflicts), or rejected, each. None when the database refused the batch:
+    nothing of it was written."""
+    try:
+        with transaction.atomic():
+            # Not waiting for the disk at the commit: sales_sync flushes once, before answering.
+            first = client_ids_claim(client_ids=[item.client_id for item in items], durable=False)
+            new = [item for item in items if item.client_id not in first]
+            outcomes = offline_sales_checkout(
+                user=user,
+                role=role,
+                register_id=register_id,
+                sales=[
+                    OfflineCheckout(
+                        client_id=item.client_id,
+                        offline=OfflineSale(
+                            occurred_at=item.occurred_at, offline_number=item.offline_number
+                        ),
+                        lines=item.lines,
+                        payments=item.payments,
+                        customer_id=item.customer_id,
+                        note=item.note,
+                    )
+                    for item in new
+                ],
+            )
+    except (IntegrityError, DataError):
+        return None
+    made = {item.client_id: outcome for item, outcome in zip(new, outcomes, strict=True)}
+    results = []
+    for item in items:
+        if item.client_id in first:
+            pk, number = first[item.client_id]
+            results.append(SyncResult(item.client_id, DUPLICATE, sale=pk, number=number))
+        elif isinstance(made[item.client_id], Sale):
+            results.append(_made(item.client_id, made[item.client_id]))
+        else:
+            results.append(
+                SyncResult(item.client_id, REJECTED, error=rejection(made[item.client_id]))
+            )
+    return results
 
 
 def _client_uuid(client_id: UUID | str | None) -> UUID | None:
@@ -199,19 +262,34 @@ def sales_sync(
             continue
         pending.append((item.occurred_at, index, item))
     seen: dict[UUID, int] = {}
+    unique: list[tuple[int, SyncSale]] = []
+    twins: list[tuple[int, int]] = []  # the same sale twice in one batch: the first one counts
     for _, index, item in sorted(pending, key=lambda entry: (entry[0], entry[1])):
-        if item.client_id in seen:  # the same sale twice in one batch: the first one counts
-            first = results[seen[item.client_id]]
-            results[index] = SyncResult(
-                item.client_id,
-                DUPLICATE if first.sale is not None else first.status,
-                sale=first.sale,
-                number=first.number,
-                error=None if first.sale is not None else first.error,
-            )
+        if item.client_id in seen:
+            twins.append((index, seen[item.client_id]))
             continue
         seen[item.client_id] = index
-        results[index] = _apply(sale=item, register_id=register_id, user=user, role=role)
+        unique.append((index, item))
+    together = (
+        _apply_together([item for _, item in unique], register_id=register_id, user=user, role=role)
+        if unique
+        else []
+    )
+    for position, (index, item) in enumerate(unique):
+        results[index] = (
+            together[position]
+            if together is not None
+            else _apply(sale=item, register_id=register_id, user=user, role=role)
+        )
+    for index, first_index in twins:
+        first = results[first_index]
+        results[index] = SyncResult(
+            sales[index].client_id,
+            DUPLICATE if first.sale is not None else first.status,
+            sale=first.sale,
+            number=first.number,
+            error=None if first.sale is not None else first.error,
+        )
     if any(result.sale is not None for result in results):
         # The batch's sales committed without waiting for the disk, and a duplicate may be a
         # sale an earlier try committed so and never flushed (its worker killed): this waits

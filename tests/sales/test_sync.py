@@ -7,14 +7,18 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from django_tenants.utils import schema_context
 from rest_framework.fields import DateTimeField
 
 from catalog.models import PriceChange, Product
 from catalog.services import product_create, product_update, stock_adjust
+from customers.models import Customer
 from sales.models import Sale, SaleConflict, Shift
+from sales.services.checkout import TOTAL_SPENT_MAX
 from stores.models import Store
 from tests.conftest import StoreWithStaff, access_token, make_store
 from tests.sales.test_checkout import (
@@ -22,6 +26,7 @@ from tests.sales.test_checkout import (
     SHIFTS,
     ClientFor,
     checkout,
+    make_customer,
     make_products,
     open_shift,
     snapshot,
@@ -521,3 +526,87 @@ def test_a_store_that_allows_negative_stock_takes_it_offline_with_the_conflict(t
 
     assert result["status"] == "applied_with_conflict"
     assert stock_of(till)[2] == Decimal("-1.000")
+
+
+# --- A batch's sales made together ----------------------------------------------------------------
+
+
+def test_a_batch_is_made_in_the_same_statements_whatever_its_size(till, client_for):
+    with schema_context(till.store.schema_name):
+        stock_adjust(
+            product=Product.objects.get(pk=1), delta=Decimal(100), reason="restock", user=None
+        )
+    client = client_for(till.cashier, till.store)
+    sync(client, [offline_sale()])  # the store and the user cached
+
+    counts = []
+    for size in (2, 20):
+        sales = [offline_sale(minutes_ago=30 - n, number=f"T1-{n}") for n in range(size)]
+        with CaptureQueriesContext(connection) as queries:
+            response = sync(client, sales)
+        assert [r["status"] for r in response.json()["results"]] == ["applied"] * size
+        counts.append(len(queries.captured_queries))
+
+    assert counts[0] == counts[1]
+    assert [sale["number"] for sale in sales_of(till)] == list(range(1, 24))
+
+
+def test_one_customers_sales_in_a_batch_add_up_and_one_past_the_limit_is_refused(till, client_for):
+    olga, ivan = make_customer(till, "Olga"), make_customer(till, "Ivan")
+    with schema_context(till.store.schema_name):
+        Customer.objects.filter(pk=ivan.pk).update(total_spent=TOTAL_SPENT_MAX - Decimal("3"))
+    client = client_for(till.cashier, till.store)
+    later, earlier, full, fits = (
+        {**offline_sale(minutes_ago=5), "customer": olga.pk},
+        {**offline_sale(minutes_ago=50), "customer": olga.pk},
+        {**offline_sale(minutes_ago=40, quantity="2"), "customer": ivan.pk},  # 5.00: too much
+        {**offline_sale(minutes_ago=30), "customer": ivan.pk},  # 2.50 fits
+    )
+
+    results = sync(client, [later, earlier, full, fits]).json()["results"]
+
+    assert [r["status"] for r in results] == ["applied", "applied", "rejected", "applied"]
+    assert results[2]["error"]["code"] == "value_out_of_range"
+    with schema_context(till.store.schema_name):
+        olga.refresh_from_db()
+        ivan.refresh_from_db()
+    assert (olga.total_spent, olga.visits) == (Decimal("5.00"), 2)
+    assert at(olga.last_purchase_at) == later["occurred_at"]  # the latest, whatever the order
+    assert (ivan.total_spent, ivan.visits) == (TOTAL_SPENT_MAX - Decimal("0.50"), 1)
+    assert stock_of(till)[1] == Decimal("7.000")  # three loaves: the refused sale took none
+
+
+REFUSED_NOTE = "the database refuses this one"
+
+
+def test_a_batch_the_database_refuses_is_applied_sale_by_sale_and_only_the_faulty_sale_fails(
+    till, client_for
+):
+    # A rule only the database knows: a trigger refusing one sale's row.
+    with schema_context(till.store.schema_name), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.note = '{REFUSED_NOTE}' THEN RAISE check_violation USING MESSAGE = 'no'; "
+            "END IF; RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_note BEFORE INSERT ON sales_sale FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_note()"
+        )
+    client = client_for(till.cashier, till.store)
+    sales = [
+        offline_sale(minutes_ago=30),
+        {**offline_sale(minutes_ago=20), "note": REFUSED_NOTE},
+        offline_sale(minutes_ago=10),
+    ]
+
+    results = sync(client, sales).json()["results"]
+
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    assert results[1]["error"]["code"] == "invalid_value"
+    assert [r["number"] for r in results] == [1, None, 2]  # no number lost to the refusal
+    assert stock_of(till)[1] == Decimal("8.000")
+    with schema_context(till.store.schema_name):
+        sold = Product.objects.get(pk=1).movements.filter(reason="sale")
+        assert sold.aggregate(s=Sum("delta"))["s"] == Decimal("-2")
+        assert not Sale.objects.filter(note=REFUSED_NOTE).exists()

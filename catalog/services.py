@@ -83,6 +83,15 @@ def stock_check(
         raise InsufficientStock(extra={"products": shortages})
 
 
+def stock_low_events(product: Product, *, before: Decimal) -> list[tuple[str, dict]]:
+    """`stock.low` when the product's stock has just fallen from above its reorder level (at
+    `before`) to it or below; else nothing."""
+    level = product.reorder_level
+    if level is not None and before > level >= product.stock:
+        return [(STOCK_LOW, stock_low_data(product))]
+    return []
+
+
 def _stock_write(
     *,
     changes: Sequence[StockChange],
@@ -117,9 +126,7 @@ def _stock_write(
         product = products[pk]
         before = product.stock
         product.stock += delta
-        level = product.reorder_level
-        if level is not None and before > level >= product.stock:
-            low.append((STOCK_LOW, stock_low_data(product)))
+        low.extend(stock_low_events(product, before=before))
     if events is None:
         events_emit(low)  # rare: no statement at all when nothing crossed its level
     for movement in movements:

@@ -494,7 +494,8 @@ def _sync_item(raw: object) -> services.SyncSale | services.SyncResult:
     )
 
 
-# Each sale commits on its own, so the request has no transaction of its own.
+# The sync commits its own transactions (the batch's, or each sale's when it falls back), so the
+# request has none of its own.
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 class SaleSyncApi(StoreScopedViewMixin, APIView):
     """Sales a till made offline, synced exactly once."""
@@ -506,8 +507,9 @@ class SaleSyncApi(StoreScopedViewMixin, APIView):
         summary="Sync sales made offline",
         description=(
             "Up to 500 sales of one register, each with the till's `client_id` (a UUID). They "
-            "are applied in `occurred_at` order, each in its own transaction, through the same "
-            "checkout as `POST /api/sales/`. A `client_id` applied before in this store is "
+            "are applied in `occurred_at` order with the same checkout rules as "
+            "`POST /api/sales/`, each all or nothing: a rejected sale writes nothing, and the "
+            "others are made. A `client_id` applied before in this store is "
             "`duplicate` with the first sale, whatever is sent again: a batch cut off half-way "
             "is simply sent again. Stock that is no longer there is still taken and reported as "
             "`conflicts` (`applied_with_conflict`), unless the store's `offline_oversell` is "

@@ -79,12 +79,24 @@ def open_shift_shared_opening(*, register_id: int) -> tuple[int, datetime] | Non
     return None if row is None else (row[0], row[1])
 
 
+# A client id is claimed by one of this many advisory locks per store (its bucket): a batch of
+# 500 sales holds at most this many until it commits, where one lock an id would fill
+# PostgreSQL's shared lock table (`max_locks_per_transaction` × connections) with a few dozen
+# batches at once. Sales whose ids share a bucket wait for each other's commit, no longer.
+CLIENT_ID_LOCKS = 64
+
+
+def _client_id_lock(store_id: int, client_id: UUID | str) -> str:
+    return f"kassa.sale_client:{store_id}:{UUID(str(client_id)).int % CLIENT_ID_LOCKS}"
+
+
 def client_ids_claim(*, client_ids: Iterable[UUID], durable: bool = True) -> dict[UUID, tuple]:
-    """`client_id_claim` for many ids at once, in one transaction: each id's lock, taken in one
+    """`client_id_claim` for many ids at once, in one transaction: their locks, taken in one
     order (so two batches sharing ids never wait on each other in a circle), then the sales
     already applied with them, (id, number) by client id."""
+    client_ids = list(client_ids)
     store_id = current_store().pk
-    keys = sorted({f"kassa.sale_client:{store_id}:{client_id}" for client_id in client_ids})
+    keys = sorted({_client_id_lock(store_id, client_id) for client_id in client_ids})
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('synchronous_commit', %s, true), "
@@ -95,7 +107,7 @@ def client_ids_claim(*, client_ids: Iterable[UUID], durable: bool = True) -> dic
         cursor.execute(
             f"SELECT client_id, id, number FROM {Sale._meta.db_table} "  # noqa: S608
             "WHERE client_id = ANY(%s::uuid[])",
-            [list(client_ids)],
+            [client_ids],
         )
         return {client_id: (pk, number) for client_id, pk, number in cursor.fetchall()}
 
@@ -104,11 +116,11 @@ def client_id_claim(*, client_id: UUID, durable: bool = True) -> tuple[int, int]
     """Take the client id for this transaction: a concurrent sale with the same id waits until
     this one commits or rolls back. The sale already applied with it, (id, number), or None.
 
-    Two statements: the lock, then the read, whose snapshot is taken after the lock is held, so
-    it sees a sale that a transaction holding the lock before committed. With `durable` False
-    the transaction's commit does not wait for the disk: the caller makes it durable before it
-    answers (`wal_flush`)."""
-    key = f"kassa.sale_client:{current_store().pk}:{client_id}"
+    Two statements: the lock (the id's bucket's, `CLIENT_ID_LOCKS`), then the read, whose
+    snapshot is taken after the lock is held, so it sees a sale that a transaction holding the
+    lock before committed. With `durable` False the transaction's commit does not wait for the
+    disk: the caller makes it durable before it answers (`wal_flush`)."""
+    key = _client_id_lock(current_store().pk, client_id)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)), "

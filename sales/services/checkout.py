@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -18,7 +18,14 @@ from rest_framework.exceptions import APIException
 from catalog.exceptions import InsufficientStock
 from catalog.lock_objects import products_for_update
 from catalog.models import Product, StockMovement
-from catalog.services import StockChange, prices_at, prices_at_many, stock_apply, stock_check
+from catalog.services import (
+    StockChange,
+    prices_at,
+    prices_at_many,
+    stock_apply,
+    stock_check,
+    stock_low_events,
+)
 from core.database.bulk import rows_insert, rows_insert_family, rows_update
 from core.derived import days_changed
 from core.events import SALE_COMPLETED, SYNC_CONFLICT, events_emit
@@ -228,6 +235,8 @@ class _Made:
     net: dict[int, Decimal]
     conflicts: list[SaleConflict]
     allow_negative: bool | None
+    # Its `stock.low` events, where sales are made together (one sale's come from the ledger).
+    low: list[tuple[str, dict]] = field(default_factory=list)
 
 
 def _sale_made(
@@ -324,11 +333,13 @@ def _customer_refusal(customer_id: int, *, exists: bool) -> Exception:
 
 
 def _events(made: _Made) -> list[tuple[str, dict]]:
-    """A written and numbered sale's events: the sale, and its conflicts."""
+    """A written and numbered sale's events: the sale, its conflicts, the stock it took below a
+    reorder level (as a sale made alone would write them)."""
     sale = made.sale
     return [
         (SALE_COMPLETED, sale_completed_data(sale, lines=made.lines, payments=made.payments)),
         *((SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale)) for conflict in made.conflicts),
+        *made.low,
     ]
 
 
@@ -476,7 +487,7 @@ def offline_sales_checkout(
             pk__in={sale.customer_id for sale in sales if sale.customer_id is not None}
         )
         .order_by("pk")
-        .select_for_update()
+        .select_for_update(no_key=True)  # as the online sale's UPDATE locks it
     }
     counted: set[int] = set()  # the customers the sales made are counted for
     stock_before = {pk: product.stock for pk, product in products.items()}
@@ -512,7 +523,10 @@ def offline_sales_checkout(
             outcomes.append(refusal)
             continue
         for pk, delta in made.net.items():
-            products[pk].stock += delta  # what the next sale finds
+            product = products[pk]
+            before = product.stock
+            product.stock += delta  # what the next sale finds
+            made.low.extend(stock_low_events(product, before=before))
         outcomes.append(made)
     for pk, stock in stock_before.items():
         products[pk].stock = stock  # the ledger adds the sales' changes below
@@ -539,7 +553,6 @@ def _customer_take(customers: dict[int, Customer], sale: Sale) -> None:
     customer.visits += 1
     # an offline sale synced late does not move the last purchase back in time
     customer.last_purchase_at = max(customer.last_purchase_at or sale.created_at, sale.created_at)
-    customer.touched = True
 
 
 def _offline_sales_write(
@@ -560,7 +573,6 @@ def _offline_sales_write(
             child.sale = made.sale
     rows_insert([line for made in made_sales for line in made.lines])
     rows_insert([payment for made in made_sales for payment in made.payments])
-    stock_events: list = []
     stock_apply(
         changes=[
             StockChange(product_id=line.product.pk, delta=-line.quantity, sale_id=made.sale.pk)
@@ -571,10 +583,10 @@ def _offline_sales_write(
         user=user,
         locked_products=products,
         allow_negative=store.offline_oversell or store.allow_negative_stock,
-        events=stock_events,
+        events=[],  # each sale's own `stock.low` are in its events (`_Made.low`)
     )
     rows_insert([conflict for made in made_sales for conflict in made.conflicts])
     sale_numbers_assign(sales=[made.sale for made in made_sales])
     # Last: the event counter stays locked from here to the commit.
-    events_emit([*(event for made in made_sales for event in _events(made)), *stock_events])
+    events_emit([event for made in made_sales for event in _events(made)])
     days_changed(days={local_day(made.sale.created_at) for made in made_sales})

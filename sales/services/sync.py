@@ -240,8 +240,9 @@ def sales_sync(
 ) -> list[SyncResult]:
     """Apply a till's batch in `occurred_at` order (the till's order for equal times); results
     in the order given. Items already decided by the caller (a `SyncResult`: rejected as sent)
-    are passed through. Each sale commits on its own (inside a caller's transaction, each is a
-    savepoint of it: the API calls it outside any)."""
+    are passed through. The new sales commit together (`_apply_together`), or one by one when
+    the database refuses them together (inside a caller's transaction, these are savepoints of
+    it: the API calls it outside any)."""
     results: list[SyncResult | None] = [None] * len(sales)
     # Sales applied before (an earlier try of this batch, another connection): `duplicate`
     # with the first sale, whatever was sent this time, valid or not. Found in one query; a

@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
@@ -16,7 +16,9 @@ from rest_framework.fields import DateTimeField
 
 from catalog.models import PriceChange, Product
 from catalog.services import product_create, product_update, stock_adjust
+from core.models import Event
 from customers.models import Customer
+from sales.lock_objects import CLIENT_ID_LOCKS, client_ids_claim
 from sales.models import Sale, SaleConflict, Shift
 from sales.services.checkout import TOTAL_SPENT_MAX
 from stores.models import Store
@@ -610,3 +612,37 @@ def test_a_batch_the_database_refuses_is_applied_sale_by_sale_and_only_the_fault
         sold = Product.objects.get(pk=1).movements.filter(reason="sale")
         assert sold.aggregate(s=Sum("delta"))["s"] == Decimal("-2")
         assert not Sale.objects.filter(note=REFUSED_NOTE).exists()
+
+
+def test_a_batchs_events_come_sale_by_sale_as_each_sale_alone_would_write_them(till, client_for):
+    with schema_context(till.store.schema_name):
+        Product.objects.filter(pk=1).update(reorder_level=Decimal(8))
+        first_event = (Event.objects.order_by("-id").values_list("id", flat=True).first()) or 0
+    client = client_for(till.cashier, till.store)
+    sales = [
+        offline_sale(minutes_ago=30),  # 10 → 9
+        offline_sale(minutes_ago=20, quantity="2"),  # 9 → 7: below the level
+        offline_sale(minutes_ago=10),  # 7 → 6
+    ]
+
+    results = sync(client, sales).json()["results"]
+
+    assert [r["status"] for r in results] == ["applied"] * 3
+    with schema_context(till.store.schema_name):
+        events = list(Event.objects.filter(id__gt=first_event).order_by("id"))
+    assert [event.type for event in events] == [
+        "sale.completed", "sale.completed", "stock.low", "sale.completed",
+    ]  # fmt: skip
+    assert events[2].data["stock"] == "7.000"  # the stock right after the sale that crossed
+
+
+def test_a_batch_holds_a_bounded_number_of_client_id_locks(till):
+    with schema_context(till.store.schema_name), transaction.atomic():
+        client_ids_claim(client_ids=[uuid.uuid4() for _ in range(500)])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid = pg_backend_pid()"
+            )
+            held = cursor.fetchone()[0]
+    assert 0 < held <= CLIENT_ID_LOCKS

@@ -339,20 +339,10 @@ def prices_at(*, products: Sequence[Product], moment: datetime) -> dict[int, Dec
     """Each product's price at `moment`: its price now, or for one repriced since, the price it
     had then (one query for those). A product repriced since but with no earlier price on
     record (made before price history was kept) keeps its price now."""
-    prices = {product.pk: product.price for product in products}
-    repriced = [
-        product.pk
-        for product in products
-        if product.price_changed_at is not None and product.price_changed_at > moment
-    ]
-    if repriced:
-        earlier = (
-            PriceChange.objects.filter(product_id__in=repriced, changed_at__lte=moment)
-            .order_by("product_id", "-changed_at", "-pk")
-            .distinct("product_id")
-            .values_list("product_id", "price")
-        )
-        prices.update(dict(earlier))
+    (prices,) = prices_at_many(
+        products={product.pk: product for product in products},
+        wanted=[({product.pk for product in products}, moment)],
+    )
     return prices
 
 

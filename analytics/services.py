@@ -36,18 +36,23 @@ TABLES = {
 
 ANALYTICS_TABLES = tuple(TABLES[name] for name in ("daily", "daily_payment", "hourly", "product"))
 
-# A batch is the local days [first, last]: the sales of [start, end), its local midnights, so the
-# created_at index serves. The midnights come from PostgreSQL's time-zone data, as every local
-# day and hour below does, so no sale can fall between two batches. Lines and payments are read
-# through their sale_id index, bounded by the batch's first and last sale ids. All four are
-# looked up first and passed to the rebuild's statements as values, so the planner knows how
-# many rows each statement groups.
+# A batch is the local days [first, last]: the sales whose local date is one of them. Their
+# instants are bounded first, so the created_at index serves: from the batch's first local
+# midnight to the one after its last, widened by three hours on either side, because where a
+# time zone turns its clocks back at midnight (Atlantic/Azores, America/Santiago…) a local date
+# begins at the first of two midnights and PostgreSQL names the second. The midnights come from
+# PostgreSQL's time-zone data, as every local day and hour below does. Lines and payments are
+# read through their sale_id index, bounded by the batch's first and last sale ids. All four are
+# looked up first and passed to the rebuild's statement as values, so the planner knows how
+# many rows it groups.
 BATCH_BOUNDS = """
     SELECT batch.start_at, batch.end_at, min(sale.id), max(sale.id)
-      FROM (SELECT %(first)s::timestamp AT TIME ZONE %(tz)s AS start_at,
-                   (%(last)s + 1)::timestamp AT TIME ZONE %(tz)s AS end_at) AS batch
+      FROM (SELECT %(first)s::timestamp AT TIME ZONE %(tz)s - interval '3 hours' AS start_at,
+                   (%(last)s + 1)::timestamp AT TIME ZONE %(tz)s + interval '3 hours' AS end_at
+           ) AS batch
       LEFT JOIN {sale} AS sale
         ON sale.created_at >= batch.start_at AND sale.created_at < batch.end_at
+       AND (sale.created_at AT TIME ZONE %(tz)s)::date BETWEEN %(first)s AND %(last)s
      GROUP BY batch.start_at, batch.end_at
 """.format(**TABLES)  # noqa: S608 - table names only
 # The first and last local days with a sale or a refund: four probes of the created_at indexes.
@@ -61,8 +66,11 @@ SALES_DAYS = """
 
 # The batch's sales, read once for every figure: each sale with its local time.
 SOLD = """
-    SELECT id, total, change_due, prices_include_tax, created_at AT TIME ZONE %(tz)s AS local_at
-      FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
+    SELECT * FROM (
+        SELECT id, total, change_due, prices_include_tax,
+               created_at AT TIME ZONE %(tz)s AS local_at
+          FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
+    ) AS sold WHERE local_at::date BETWEEN %(first)s AND %(last)s
 """.format(**TABLES)  # noqa: S608 - table names only
 
 
@@ -134,6 +142,7 @@ FIGURES = (
           FULL OUTER JOIN (
                 SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
                   FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s
+                   AND (created_at AT TIME ZONE %(tz)s)::date BETWEEN %(first)s AND %(last)s
                  GROUP BY 1) AS refunded ON refunded.day = sold.day
           LEFT JOIN (SELECT date AS day, sum(quantity) AS items_sold FROM product_fresh
                       GROUP BY 1) AS items ON items.day = sold.day

@@ -371,6 +371,37 @@ def test_a_sale_belongs_to_the_local_day_and_hour_of_the_store(store_a):
     )
 
 
+def test_a_day_that_begins_at_the_first_of_two_midnights_keeps_its_first_hour(store_a):
+    # given a store on the Azores, whose clocks go back from 01:00 to 00:00 on 25 October 2026:
+    # local midnight comes twice that day (00:00 UTC, then 01:00 UTC), and the day begins at
+    # the first; a sale at 00:30 UTC is on 25 October, in its first hour
+    set_up_store(store_a, prices_include_tax=True, timezone="Atlantic/Azores")
+    with tenant_context(store_a.store):
+        coffee = ProductFactory(
+            name="Coffee", price=Decimal("3.50"), tax_rate=Decimal("10"), stock="10"
+        )
+        for moment in ("2026-10-24T12:00", "2026-10-25T00:30", "2026-10-25T12:00"):
+            sell(store_a, utc(moment), [(coffee, "1")], [("card", "3.50")])
+        october_24, october_25 = date(2026, 10, 24), date(2026, 10, 25)
+
+        # when everything is rebuilt, then each day refreshed on its own
+        analytics_rebuild()
+        rebuilt = analytics_tables()
+        analytics_days_rebuild(first=october_24, last=october_24)
+        analytics_days_rebuild(first=october_25, last=october_25)
+        refreshed = analytics_tables()
+
+    # then the 00:30 sale counts on 25 October, at hour 0, whichever way the days were built
+    assert [row[:2] for row in rebuilt["daily"]] == [(october_24, 1), (october_25, 2)]
+    assert [row[:3] for row in rebuilt["hourly"]] == [
+        (october_24, 12, 1), (october_25, 0, 1), (october_25, 11, 1),  # 12:00 UTC is 11:00 now
+    ]  # fmt: skip
+    assert [row[:3] for row in rebuilt["products"]] == [
+        (october_24, coffee.pk, Decimal("1.000")), (october_25, coffee.pk, Decimal("2.000")),
+    ]  # fmt: skip
+    assert refreshed == rebuilt
+
+
 def test_a_full_rebuild_after_a_time_zone_change_leaves_no_stale_day(store_a):
     # given figures built in New York: the 03:30Z sale on 9 March, the 18:00Z one on 10 March
     set_up_store(store_a, prices_include_tax=True)

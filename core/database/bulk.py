@@ -34,7 +34,11 @@ def bound_cursor() -> Iterator:
 
 
 def _column(field: models.Field) -> tuple[str, str]:
-    return connection.ops.quote_name(field.column), f"{field.db_type(connection)}[]"
+    """The column's name, and its arrays' type: the column's own without its modifiers, so a
+    value is held to the column as the row is written (a `varchar(200)` refuses a longer text,
+    as Django's save would have it refused), never cut short by the array's cast."""
+    base = field.db_type(connection).split("(", 1)[0].strip()
+    return connection.ops.quote_name(field.column), f"{base}[]"
 
 
 # Django's own fields whose value, when None or already of this Python type, is the database's
@@ -73,9 +77,14 @@ def _array(objects: Sequence[models.Model], field: models.Field, *, add: bool) -
     if kind is None:
         return [field.get_db_prep_save(field.pre_save(obj, add), database) for obj in objects]
     values = [getattr(obj, field.attname) for obj in objects]
-    if all(value is None or type(value) is kind for value in values):
+    if all(value is None or (type(value) is kind and _finite(value)) for value in values):
         return values
     return [field.get_db_prep_save(value, database) for value in values]
+
+
+def _finite(value: object) -> bool:
+    """A Decimal that is a number (Django's field refuses NaN and infinities; they stay its)."""
+    return value.is_finite() if isinstance(value, Decimal) else True
 
 
 def _arrays(
@@ -126,13 +135,19 @@ def rows_insert(
     alongside: tuple[str, Sequence[Any]] | None = None,
 ) -> None:
     """Insert `objects` (all of one model), setting their primary keys, in one statement.
-    `fields`: the columns written (default: every concrete one but the primary key).
-    `alongside`: another data-modifying statement (SQL and its parameters) run in the same
-    statement, as a CTE: one round trip for both."""
+    `fields`: the columns written (default: every concrete one but the primary key, which its
+    sequence gives, in the order of insertion). `alongside`: another data-modifying statement
+    (SQL and its parameters) run in the same statement, as a CTE: one round trip for both (on
+    its own when there is nothing to insert)."""
     if not objects:
+        if alongside is not None:
+            with bound_cursor() as cursor:
+                cursor.execute(*alongside)
         return
     meta = objects[0]._meta
     columns = _insert_columns(meta, fields)
+    if meta.pk in columns:
+        raise ValueError("The primary keys come from their sequence, in the order of insertion.")
     sql, params = _insert_sql(meta, columns), _arrays(objects, columns, add=True)
     if alongside is not None:
         sql = f"WITH alongside AS ({alongside[0]}) {sql}"

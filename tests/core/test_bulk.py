@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from django_tenants.utils import tenant_context
@@ -150,3 +151,25 @@ def test_a_parent_and_its_children_are_inserted_in_one_statement_each_child_keye
         assert stored == [(tea.pk, tea.name) for tea in teas]  # keys in the objects' order
         assert all(tea.category_id == category.pk and tea.category is category for tea in teas)
         assert all(tea._state.adding is False for tea in [*teas, category])
+
+
+def test_a_value_the_column_cannot_hold_is_refused_as_a_save_would_refuse_it(store_a):
+    with tenant_context(store_a.store):
+        too_long = Product(name="T" * 201, price=Decimal(1), created_at=now())
+        with pytest.raises(DataError), transaction.atomic():
+            rows_insert([too_long])  # never cut to the column's 200 characters
+        with pytest.raises(ValidationError), transaction.atomic():
+            rows_insert([Product(name="Tea", price=Decimal("NaN"), created_at=now())])
+        with pytest.raises(ValueError, match="sequence"):
+            rows_insert([Product(name="Tea", price=Decimal(1))], fields=["id", "name"])
+        assert not Product.objects.exists()
+
+
+def test_a_statement_alongside_runs_when_there_is_nothing_to_insert(store_a):
+    with tenant_context(store_a.store):
+        tea = product_create(name="Tea", price=Decimal(1))
+        rows_insert(
+            [], alongside=("UPDATE catalog_product SET name = %s WHERE id = %s", ["Green", tea.pk])
+        )
+        tea.refresh_from_db()
+        assert tea.name == "Green"

@@ -36,25 +36,33 @@ TABLES = {
 
 ANALYTICS_TABLES = tuple(TABLES[name] for name in ("daily", "daily_payment", "hourly", "product"))
 
-# A batch is the local days [first, last]: the sales whose local date is one of them. Their
-# instants are bounded first, so the created_at index serves: from the batch's first local
-# midnight to the one after its last, widened by three hours on either side, because where a
-# time zone turns its clocks back at midnight (Atlantic/Azores, America/Santiago…) a local date
-# begins at the first of two midnights and PostgreSQL names the second. The midnights come from
-# PostgreSQL's time-zone data, as every local day and hour below does. Lines and payments are
-# read through their sale_id index, bounded by the batch's first and last sale ids. All four are
+# A batch is the local days [first, last]: the sales of [start, end), the first instants of
+# `first` and of the day after `last`, so the created_at index serves. A day's first instant is
+# usually its local midnight; where a time zone turns its clocks back at midnight
+# (Atlantic/Azores, America/Santiago…) midnight comes twice, PostgreSQL names the second, and
+# the day began at the first: the earliest of the quarter hours up to three hours before it
+# that is still on that date. Every local day and hour comes from PostgreSQL's time-zone data,
+# so no sale can fall between two batches or into the wrong one. Lines and payments are read
+# through their sale_id index, bounded by the batch's first and last sale ids. All four are
 # looked up first and passed to the rebuild's statement as values, so the planner knows how
 # many rows it groups.
+_DAY_STARTS = """
+    (SELECT min(at) FROM (
+        SELECT {day}::timestamp AT TIME ZONE %(tz)s - step * interval '15 minutes' AS at
+          FROM generate_series(0, 12) AS step) AS candidates
+      WHERE (at AT TIME ZONE %(tz)s)::date = {day})
+"""
 BATCH_BOUNDS = """
     SELECT batch.start_at, batch.end_at, min(sale.id), max(sale.id)
-      FROM (SELECT %(first)s::timestamp AT TIME ZONE %(tz)s - interval '3 hours' AS start_at,
-                   (%(last)s + 1)::timestamp AT TIME ZONE %(tz)s + interval '3 hours' AS end_at
-           ) AS batch
+      FROM (SELECT {start} AS start_at, {end} AS end_at) AS batch
       LEFT JOIN {sale} AS sale
         ON sale.created_at >= batch.start_at AND sale.created_at < batch.end_at
-       AND (sale.created_at AT TIME ZONE %(tz)s)::date BETWEEN %(first)s AND %(last)s
      GROUP BY batch.start_at, batch.end_at
-""".format(**TABLES)  # noqa: S608 - table names only
+""".format(  # noqa: S608 - table names and our own SQL only
+    start=_DAY_STARTS.format(day="%(first)s::date"),
+    end=_DAY_STARTS.format(day="(%(last)s::date + 1)"),
+    **TABLES,
+)
 # The first and last local days with a sale or a refund: four probes of the created_at indexes.
 SALES_DAYS = """
     SELECT (least((SELECT min(created_at) FROM {sale}), (SELECT min(created_at) FROM {refund}))
@@ -66,11 +74,8 @@ SALES_DAYS = """
 
 # The batch's sales, read once for every figure: each sale with its local time.
 SOLD = """
-    SELECT * FROM (
-        SELECT id, total, change_due, prices_include_tax,
-               created_at AT TIME ZONE %(tz)s AS local_at
-          FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
-    ) AS sold WHERE local_at::date BETWEEN %(first)s AND %(last)s
+    SELECT id, total, change_due, prices_include_tax, created_at AT TIME ZONE %(tz)s AS local_at
+      FROM {sale} WHERE created_at >= %(start)s AND created_at < %(end)s
 """.format(**TABLES)  # noqa: S608 - table names only
 
 
@@ -142,7 +147,6 @@ FIGURES = (
           FULL OUTER JOIN (
                 SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS refunds
                   FROM {refund} WHERE created_at >= %(start)s AND created_at < %(end)s
-                   AND (created_at AT TIME ZONE %(tz)s)::date BETWEEN %(first)s AND %(last)s
                  GROUP BY 1) AS refunded ON refunded.day = sold.day
           LEFT JOIN (SELECT date AS day, sum(quantity) AS items_sold FROM product_fresh
                       GROUP BY 1) AS items ON items.day = sold.day

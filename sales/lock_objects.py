@@ -39,39 +39,17 @@ def open_shift_shared(*, register_id: int) -> int | None:
     exclusively (`shift_for_closing`), so it waits for the sales in flight, and the sales after
     it find the shift closed.
     """
-    _register_gate(register_id, exclusive=False)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {Shift._meta.db_table} "  # noqa: S608 - our own table name
-            "WHERE register_id = %s AND status = %s FOR SHARE",
-            [register_id, Shift.Status.OPEN],
-        )
-        row = cursor.fetchone()
-    return None if row is None else row[0]
-
-
-def open_shift_shared_at(*, register_id: int, occurred_at: datetime) -> tuple[int, bool] | None:
-    """For a sale made offline at `occurred_at`: the register's open shift, share-locked as
-    `open_shift_shared` locks it, and whether the sale is late for it (made before it opened:
-    in a shift closed since, or while none was open). None when no shift is open."""
-    _register_gate(register_id, exclusive=False)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, opened_at > %s FROM {Shift._meta.db_table} "  # noqa: S608
-            "WHERE register_id = %s AND status = %s FOR SHARE",
-            [occurred_at, register_id, Shift.Status.OPEN],
-        )
-        row = cursor.fetchone()
-    return None if row is None else (row[0], row[1])
+    found = open_shift_shared_opening(register_id=register_id)
+    return None if found is None else found[0]
 
 
 def open_shift_shared_opening(*, register_id: int) -> tuple[int, datetime] | None:
-    """For a batch of sales made offline: the register's open shift, share-locked as
-    `open_shift_shared` locks it, and when it opened (a sale made before is late for it)."""
+    """The register's open shift, share-locked as `open_shift_shared` locks it, and when it
+    opened (a sale made offline before that is late for it). None when no shift is open."""
     _register_gate(register_id, exclusive=False)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, opened_at FROM {Shift._meta.db_table} "  # noqa: S608
+            f"SELECT id, opened_at FROM {Shift._meta.db_table} "  # noqa: S608 - our own table
             "WHERE register_id = %s AND status = %s FOR SHARE",
             [register_id, Shift.Status.OPEN],
         )
@@ -91,7 +69,7 @@ def _client_id_lock(store_id: int, client_id: UUID | str) -> str:
 
 
 def client_ids_claim(*, client_ids: Iterable[UUID], durable: bool = True) -> dict[UUID, tuple]:
-    """`client_id_claim` for many ids at once, in one transaction: their locks, taken in one
+    """Take the client ids for this transaction (`client_id_claim`): their locks, taken in one
     order (so two batches sharing ids never wait on each other in a circle), then the sales
     already applied with them, (id, number) by client id."""
     client_ids = list(client_ids)
@@ -116,23 +94,12 @@ def client_id_claim(*, client_id: UUID, durable: bool = True) -> tuple[int, int]
     """Take the client id for this transaction: a concurrent sale with the same id waits until
     this one commits or rolls back. The sale already applied with it, (id, number), or None.
 
-    Two statements: the lock (the id's bucket's, `CLIENT_ID_LOCKS`), then the read, whose
-    snapshot is taken after the lock is held, so it sees a sale that a transaction holding the
-    lock before committed. With `durable` False the transaction's commit does not wait for the
-    disk: the caller makes it durable before it answers (`wal_flush`)."""
-    key = _client_id_lock(current_store().pk, client_id)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)), "
-            "set_config('synchronous_commit', %s, true)",
-            [key, "on" if durable else "off"],
-        )
-        cursor.execute(
-            f"SELECT id, number FROM {Sale._meta.db_table} WHERE client_id = %s",  # noqa: S608
-            [client_id],
-        )
-        row = cursor.fetchone()
-    return None if row is None else (row[0], row[1])
+    Two statements (`client_ids_claim`): the lock (the id's bucket's, `CLIENT_ID_LOCKS`), then
+    the read, whose snapshot is taken after the lock is held, so it sees a sale that a
+    transaction holding the lock before committed. With `durable` False the transaction's
+    commit does not wait for the disk: the caller makes it durable before it answers
+    (`wal_flush`)."""
+    return client_ids_claim(client_ids=[client_id], durable=durable).get(client_id)
 
 
 def wal_flush() -> None:

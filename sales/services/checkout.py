@@ -41,7 +41,7 @@ from core.money import (
 from customers.models import Customer
 from sales.events import sale_completed_data, sync_conflict_data
 from sales.exceptions import DiscountNotAllowed, PriceOverrideNotAllowed, ShiftNotOpen
-from sales.lock_objects import open_shift_shared, open_shift_shared_at, open_shift_shared_opening
+from sales.lock_objects import open_shift_shared_opening
 from sales.models import PaymentMethod, Register, Sale, SaleConflict, SaleLine, SalePayment
 from sales.services.numbering import sale_number_assign, sale_numbers_assign
 from stores.clock import local_day
@@ -183,14 +183,16 @@ def _check_payments(payments: Sequence[PaymentInput], total: Decimal, currency: 
 
 def _shift_for(*, register_id: int, offline: OfflineSale | None) -> tuple[int, bool]:
     """The shift a sale lands in, share-locked, and whether it is late for it."""
-    if offline is None:
-        shift = open_shift_shared(register_id=register_id)
-        found = None if shift is None else (shift, False)
-    else:
-        found = open_shift_shared_at(register_id=register_id, occurred_at=offline.occurred_at)
+    found = open_shift_shared_opening(register_id=register_id)
     if found is None:
         raise _shift_refusal(register_id)
-    return found
+    shift_id, opened_at = found
+    return shift_id, _late(opened_at, offline)
+
+
+def _late(opened_at: datetime, offline: OfflineSale | None) -> bool:
+    """Made offline before the shift opened: in a shift closed since, or while none was open."""
+    return offline is not None and opened_at > offline.occurred_at
 
 
 def _shift_refusal(register_id: int) -> Exception:
@@ -506,7 +508,7 @@ def offline_sales_checkout(
                 role=role,
                 register_id=register_id,
                 shift_id=shift_id,
-                late=opened_at > item.offline.occurred_at,
+                late=_late(opened_at, item.offline),
                 lines=item.lines,
                 payments=item.payments,
                 customer_id=item.customer_id,

@@ -302,6 +302,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes a worker's connections every this many tasks (by default after
+# every one); between, they are kept or closed as a web process's are (core.celery).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Long rebuilds must not be redelivered to a second worker while the first still runs them.
 # Longer than any job and than the nightly window (tasks waiting for their countdown are
 # unacknowledged meanwhile), so Redis never hands one to a second worker.

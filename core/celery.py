@@ -5,7 +5,7 @@ The app reads its settings from Django's (`CELERY_*`) and finds each app's `task
 """
 
 from celery.signals import task_postrun, task_prerun
-from django.db import connection
+from django.db import close_old_connections, connection
 from tenant_schemas_celery.app import CeleryApp
 
 from core import logging as log_context
@@ -16,6 +16,18 @@ app.autodiscover_tasks()
 
 
 _log_tokens: dict[str, tuple] = {}
+
+
+@task_prerun.connect(weak=False)
+@task_postrun.connect(weak=False)
+def _connections_as_for_requests(task: object, **_: object) -> None:
+    """A worker's database connections live as a web process's do: around each task as around
+    each request, one past `CONN_MAX_AGE` or broken is closed, the others kept (and checked
+    before their next use, with `CONN_HEALTH_CHECKS`). Celery's own Django fixup would close
+    them all instead (settings.CELERY_DB_REUSE_MAX bounds how often it still does): a worker
+    then connected again for every task, a new server process each time."""
+    if not getattr(task.request, "is_eager", False):
+        close_old_connections()
 
 
 @task_prerun.connect(weak=False)

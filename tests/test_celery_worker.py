@@ -72,7 +72,6 @@ def worker_process(
             ),
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker,
-            "CONN_MAX_AGE": "0",
             **(environment or {}),
         },
     )
@@ -215,6 +214,46 @@ def test_two_stores_jobs_in_one_worker_never_mix(broker):
         ]
 
 
+def _sessions_opened() -> int:
+    """How many sessions this database has had (the server's statistics, flushed first)."""
+    time.sleep(1.5)  # a backend reports its statistics at most once a second
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.usefixtures("committed_stores")
+def test_a_worker_keeps_its_connection_from_task_to_task_and_store_to_store(broker):
+    alpha = make_store("tenant_test_alpha", name="Alpha")
+    beta = make_store("tenant_test_beta", name="Beta")
+    sell(alpha, "10.00")
+    sell(beta, "99.00", "3")
+
+    def rebuild(staffed: StoreWithStaff) -> None:
+        with tenant_context(staffed.store):
+            job = job_create(kind="analytics.rebuild", params={}, requested_by=None)
+            analytics_rebuild_job.apply_async(kwargs={"job_id": job.pk})
+        wait_for(lambda: job_status(staffed, job.pk).status == "succeeded", "the rebuild")
+
+    rebuild(alpha)  # the worker is connected by now
+    connected = _sessions_opened()
+    for staffed in (beta, alpha, beta, alpha):
+        rebuild(staffed)
+
+    # Celery's Django fixup would have connected again for each task; Django's rule (as for
+    # requests: CONN_MAX_AGE) keeps the connection, each task in its own store all the same.
+    assert _sessions_opened() == connected
+    with tenant_context(alpha.store):
+        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
+            (1, Decimal("10.00"))
+        ]
+    with tenant_context(beta.store):
+        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
+            (1, Decimal("297.00"))
+        ]
+
+
 @pytest.mark.usefixtures("committed_stores")
 def test_a_worker_killed_mid_job_has_the_job_run_again(redis_url, monkeypatch):
     """acks_late + reject_on_worker_lost: the job's message goes back to the queue and the
@@ -248,7 +287,6 @@ def test_a_worker_killed_mid_job_has_the_job_run_again(redis_url, monkeypatch):
             ),
             "DATABASE_URL": url_of_the_test_database(),
             "CELERY_BROKER_URL": broker,
-            "CONN_MAX_AGE": "0",
         },
     )
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)

@@ -3,7 +3,9 @@
 After a transaction that wrote events commits, `webhooks_nudge` queues one `webhooks.dispatch`
 for the store (not one per event: a nudge while one is queued and not yet started is dropped;
 the task clears its mark as it starts, so an event committed while it runs queues the next).
-Dispatch makes the deliveries and queues one `webhooks.deliver` per subscription with work. A
+Dispatch makes the deliveries, queues one `webhooks.deliver` for each subscription with work but
+the first, and then posts the first one's itself (a store with one subscription costs one task a
+batch, not two; the others are queued first, so they are posted meanwhile by other workers). A
 subscription's worker posts for a few seconds at most, then queues the rest behind other
 stores' work; a retry waits in the broker (a countdown), holding no worker. So a store whose
 endpoint is dead costs the others one short timeout per backoff step, never a queue.
@@ -81,11 +83,14 @@ def _queue_deliver(webhook_id: int, *, countdown: float = 0) -> None:
 
 @app.task(name="webhooks.dispatch")
 def webhooks_dispatch() -> int:
-    """Make the store's new deliveries and queue the subscriptions that have some."""
+    """Make the store's new deliveries; queue the subscriptions that have some, but the first,
+    which this task posts itself; how many have some."""
     caches["shared"].delete(_nudge_mark(connection.schema_name))
     webhook_ids = services.deliveries_fan_out()
-    for webhook_id in webhook_ids:
+    for webhook_id in webhook_ids[1:]:
         _queue_deliver(webhook_id)
+    if webhook_ids:
+        _deliver(webhook_ids[0])
     return len(webhook_ids)
 
 
@@ -110,9 +115,15 @@ def _queue_retry(webhook_id: int, at: datetime) -> None:
 @app.task(name="webhooks.deliver")
 def webhooks_deliver(webhook_id: int) -> None:
     """Post a subscription's due deliveries; queue what is left, now or when it is due."""
+    caches["shared"].delete(_deliver_mark(connection.schema_name, webhook_id))
+    _deliver(webhook_id)
+
+
+def _deliver(webhook_id: int) -> None:
+    """Post the subscription's due deliveries (in `webhooks.deliver`, or in the dispatch for its
+    first subscription); queue its worker again for what is left, now or when it is due."""
     marks = caches["shared"]
     schema = connection.schema_name
-    marks.delete(_deliver_mark(schema, webhook_id))
     queued = marks.get(_retry_mark(schema, webhook_id))
     if queued is not None and queued <= now().timestamp():
         marks.delete(_retry_mark(schema, webhook_id))  # this is that run, or one after it

@@ -4,7 +4,7 @@ In production settings (`WEBHOOK_ALLOW_PRIVATE` off) a URL must be `https` (unle
 `WEBHOOK_REQUIRE_HTTPS` is off) and every address its host resolves to must be a public one:
 not loopback, private, link-local (169.254.169.254, the cloud metadata service), multicast,
 reserved or unspecified, in IPv4 or IPv6 (IPv4-mapped IPv6 included). The check is made when
-the URL is given and again at each delivery, and the request goes to the address that was
+the URL is given and again for each batch of deliveries, and the requests go to the address that was
 checked, so a name that resolves elsewhere the second time (DNS rebinding) gains nothing.
 """
 

@@ -193,19 +193,43 @@ def deliveries_fan_out() -> list[int]:
     )
 
 
-def _lease(webhook_id: int, held: datetime | None = None) -> datetime | None:
-    """Take the subscription for this worker unless another holds it (or, with `held`, renew
-    this worker's lease); the lease's expiry, which is also its token, or None."""
+_WEBHOOKS = Webhook._meta.db_table
+_DELIVERIES = WebhookDelivery._meta.db_table
+
+
+def _lease_take(webhook_id: int) -> tuple[Webhook, datetime] | None:
+    """Take the active subscription for this worker unless another holds it: the subscription
+    and the lease's expiry (also its token), in one statement; or None."""
     moment = now()
     expiry = moment + timedelta(seconds=LEASE_SECONDS)
-    rows = Webhook.objects.filter(pk=webhook_id, is_active=True)
-    rows = rows.filter(leased_until=held) if held else rows.exclude(leased_until__gt=moment)
+    taken = Webhook.objects.raw(
+        f"UPDATE {_WEBHOOKS} SET leased_until = %s WHERE id = %s AND is_active "  # noqa: S608
+        "AND (leased_until IS NULL OR leased_until <= %s) RETURNING *",
+        [expiry, webhook_id, moment],
+    )
+    return next(((webhook, expiry) for webhook in taken), None)
+
+
+def _lease_renew(webhook_id: int, held: datetime) -> datetime | None:
+    """Renew this worker's lease: its new expiry, or None if it was lost (expired and taken)."""
+    expiry = now() + timedelta(seconds=LEASE_SECONDS)
+    rows = Webhook.objects.filter(pk=webhook_id, is_active=True, leased_until=held)
     return expiry if rows.update(leased_until=expiry) else None
 
 
-def _release(webhook_id: int, held: datetime) -> None:
-    """Let go of this worker's lease, and of no one else's."""
-    Webhook.objects.filter(pk=webhook_id, leased_until=held).update(leased_until=None)
+def _release(webhook_id: int, held: datetime) -> datetime | None:
+    """Let go of this worker's lease, and of no one else's; when the subscription's first
+    pending delivery is due (None: none, or the lease or the subscription is gone)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_WEBHOOKS} SET leased_until = NULL WHERE id = %s "  # noqa: S608
+            "AND leased_until = %s RETURNING is_active, "
+            f"(SELECT next_attempt_at FROM {_DELIVERIES} WHERE webhook_id = %s "
+            "AND status = %s ORDER BY event_id LIMIT 1)",
+            [webhook_id, held, webhook_id, WebhookDelivery.Status.PENDING],
+        )
+        row = cursor.fetchone()
+    return row[1] if row and row[0] else None
 
 
 def backoff(attempt: int) -> timedelta:
@@ -343,21 +367,16 @@ def _post_batch(
 
 def webhook_deliver(*, webhook_id: int) -> Progress:
     """Post the subscription's due deliveries in event order, for up to `BATCH_SECONDS`."""
-    held = _lease(webhook_id)
-    if held is None:
+    taken = _lease_take(webhook_id)
+    if taken is None:
         return Progress()  # another worker is at it, and looks again when it lets go
+    webhook, held = taken
     deadline = now() + timedelta(seconds=BATCH_SECONDS)
     progress = Progress()
+    head = None
     try:
-        webhook = Webhook.objects.get(pk=webhook_id)
         secret = secret_decrypt(webhook.secret)
-        batches_done = 0
         while webhook.is_active:
-            if batches_done:
-                # Renewed between batches; lost (expired and taken over), this worker stops.
-                held = _lease(webhook_id, held)
-                if held is None:
-                    return Progress()
             batch = list(
                 WebhookDelivery.objects.select_related("event")
                 .filter(webhook=webhook, status=WebhookDelivery.Status.PENDING)
@@ -367,28 +386,23 @@ def webhook_deliver(*, webhook_id: int) -> Progress:
                 break
             attempts, stop = _post_batch(webhook, secret, batch, deadline)
             _record(webhook, attempts)
-            batches_done += 1
             if stop is not None:
                 progress = stop
                 break
+            if len(batch) < BATCH_SIZE:
+                break  # what was made since is seen as the lease is let go
+            # Renewed between batches; lost (expired and taken over), this worker stops.
+            held = _lease_renew(webhook_id, held)
+            if held is None:
+                return Progress()
     finally:
         if held is not None:
-            _release(webhook_id, held)
-    if progress == Progress():
+            head = _release(webhook_id, held)
+    if progress == Progress() and head is not None:
         # Made meanwhile, while this worker held the lease and turned others away; or the head
         # that just failed, now waiting for its retry.
-        head = (
-            WebhookDelivery.objects.filter(
-                webhook_id=webhook_id,
-                status=WebhookDelivery.Status.PENDING,
-                webhook__is_active=True,
-            )
-            .order_by("event_id")
-            .values_list("next_attempt_at", flat=True)
-            .first()
-        )
-        if head is not None:
-            progress = Progress(more_now=head <= now(), retry_at=None if head <= now() else head)
+        moment = now()
+        progress = Progress(more_now=head <= moment, retry_at=None if head <= moment else head)
     return progress
 
 

@@ -14,6 +14,7 @@ connection's `prepare_threshold` is None, as `core.database` requires).
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -33,6 +34,11 @@ def bound_cursor() -> Iterator:
         yield cursor
 
 
+# What is worked out of a model's fields (their columns, how their values are read, the
+# statements' text) is worked out once a process: there is one database, PostgreSQL.
+
+
+@cache
 def _column(field: models.Field) -> tuple[str, str]:
     """The column's name, and its arrays' type: the column's own without its modifiers, so a
     value is held to the column as the row is written (a `varchar(200)` refuses a longer text,
@@ -57,6 +63,7 @@ _AS_IS: dict[type[models.Field], type] = {
 _PREPARING = ("get_db_prep_save", "get_db_prep_value", "get_prep_value", "to_python")
 
 
+@cache
 def _as_is(field: models.Field) -> type | None:
     """The Python type whose values `field` writes as they are (see _AS_IS), or None."""
     if type(field).pre_save is not models.Field.pre_save:
@@ -95,13 +102,21 @@ def _arrays(
 
 def _insert_columns(
     meta: Any, fields: Sequence[str] | None = None, *, skip: str | None = None
-) -> list[models.Field]:
+) -> tuple[models.Field, ...]:
     if fields:
-        return [meta.get_field(name) for name in fields]
-    return [field for field in meta.concrete_fields if not field.primary_key and field.name != skip]
+        return tuple(meta.get_field(name) for name in fields)
+    return _columns_but_key(meta, skip)
 
 
-def _insert_sql(meta: Any, columns: Sequence[models.Field], *, parent: str | None = None) -> str:
+@cache
+def _columns_but_key(meta: Any, skip: str | None) -> tuple[models.Field, ...]:
+    return tuple(
+        field for field in meta.concrete_fields if not field.primary_key and field.name != skip
+    )
+
+
+@cache
+def _insert_sql(meta: Any, columns: tuple[models.Field, ...], *, parent: str | None = None) -> str:
     """`INSERT … SELECT FROM unnest(…)` of `columns`, in the arrays' order (so the keys, taken
     in the order of insertion, ascend with the objects), returning the keys. With `parent`
     (the name of a foreign key), each row's key to the one row of the CTE `parent`."""

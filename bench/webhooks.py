@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -138,15 +139,40 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def kassa_cpu_seconds(receiver_pid: int) -> dict[str, float]:
+    """The CPU time the machine has spent so far, but this process's (the clients) and the
+    receiver's: what gunicorn, PostgreSQL, Redis and the worker have used (`all`), and each of
+    them. Unlike a rate, it does not move with what the rest of a shared host takes."""
+    busy = sum(int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:4])
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    used = {"all": busy / os.sysconf("SC_CLK_TCK") - own.ru_utime - own.ru_stime}
+    used["all"] -= cpu_seconds(receiver_pid)
+    for process in Path("/proc").iterdir():
+        try:
+            command = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            seconds = cpu_seconds(int(process.name))
+        except (ValueError, OSError):
+            continue
+        kind = next((k for k in ("gunicorn", "celery", "postgres", "redis") if k in command), "")
+        if kind:
+            used[kind] = used.get(kind, 0.0) + seconds
+    return used
+
+
 @dataclass
 class Figures:
     rates: dict[str, list[float]] = field(default_factory=lambda: {"none": [], "two": []})
+    # Kassa's CPU (kassa_cpu_seconds) and the checkouts made, over each kind of round.
+    cpu: dict[str, dict[str, float]] = field(default_factory=lambda: {"none": {}, "two": {}})
+    checkouts: dict[str, int] = field(default_factory=lambda: {"none": 0, "two": 0})
     delivered: int = 0
     undelivered: int = 0
     worker_seconds: float = 0.0  # the worker's CPU over the rounds with subscriptions
 
 
-def rounds(store, owner, url: str, port: int, *, headers: dict, checkout, worker, args) -> Figures:
+def rounds(
+    store, owner, url: str, port: int, *, headers: dict, checkout, worker, receiver, args
+) -> Figures:
     """Checkouts per second without and with two subscriptions, `args.rounds` times each, in
     alternating order (none, two; two, none; …) so that a drift of the machine's speed weighs
     on both alike. A round with subscriptions ends once its deliveries have arrived."""
@@ -163,6 +189,7 @@ def rounds(store, owner, url: str, port: int, *, headers: dict, checkout, worker
                         webhook_create(url=url, events=["sale.completed"], user=owner)
             time.sleep(1.0)  # the worker quiet, the "has webhooks" flag as it is now
             started = None if args.no_worker else cpu_seconds(worker.pid)
+            used = kassa_cpu_seconds(receiver.pid)
             ok, errors, _ = drive(port, headers, checkout, args.seconds, args.clients)
             assert errors == 0, errors
             figures.rates[label].append(ok / args.seconds)
@@ -171,6 +198,11 @@ def rounds(store, owner, url: str, port: int, *, headers: dict, checkout, worker
                 figures.delivered += delivered
                 figures.undelivered += undelivered
                 figures.worker_seconds += cpu_seconds(worker.pid) - started
+            time.sleep(1.0)  # what the round left to do (analytics refreshes) is counted in it
+            for kind, seconds in kassa_cpu_seconds(receiver.pid).items():
+                spent = figures.cpu[label]
+                spent[kind] = spent.get(kind, 0.0) + seconds - used.get(kind, 0.0)
+            figures.checkouts[label] += ok
     return figures
 
 
@@ -242,6 +274,7 @@ def main() -> None:
                 headers=headers,
                 checkout=checkout_request(product_ids),
                 worker=worker,
+                receiver=receiver,
                 args=args,
             )
     finally:
@@ -261,6 +294,23 @@ def main() -> None:
     print(
         f"  with two / with none = {ratio:.2f} (floor: {FLOOR}) "
         f"{'OK' if ratio >= FLOOR else 'BELOW FLOOR'}"
+    )
+    per_checkout = {
+        label: {kind: seconds / figures.checkouts[label] * 1000 for kind, seconds in cpu.items()}
+        for label, cpu in figures.cpu.items()
+    }
+    none, two = per_checkout["none"], per_checkout["two"]
+    print(
+        f"  Kassa's CPU a checkout (all its processes, deliveries included): none "
+        f"{none['all']:.1f} ms, two {two['all']:.1f} ms; none / two = "
+        f"{none['all'] / two['all']:.2f}, the ratio the rates would have on a machine of its own"
+    )
+    print(
+        "    of which "
+        + ", ".join(
+            f"{kind} {none.get(kind, 0):.2f} / {two.get(kind, 0):.2f} ms"
+            for kind in ("gunicorn", "postgres", "celery", "redis")
+        )
     )
     latencies = [float(line) for line in Path(log).read_text().split()]
     Path(log).unlink()

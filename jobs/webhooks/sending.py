@@ -46,9 +46,14 @@ class Outcome:
         return self.response_code >= 500 or self.response_code in RETRYABLE_4XX
 
 
-def signed_headers(*, secret: str, message_id: str, sent_at: datetime, body: str) -> dict:
+def signer(secret: str) -> Signer:
+    """What signs a subscription's messages with its secret (made once for a batch)."""
+    return Signer(secret)
+
+
+def signed_headers(*, signer: Signer, message_id: str, sent_at: datetime, body: str) -> dict:
     """The Standard Webhooks headers of a message, signed with the subscription's secret."""
-    signature = Signer(secret).sign(message_id, sent_at, body)
+    signature = signer.sign(message_id, sent_at, body)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),

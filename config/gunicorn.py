@@ -14,3 +14,13 @@ limit_request_line = 8190
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # empty: no access log
+
+
+def post_worker_init(worker: object) -> None:
+    """What a worker made as it loaded Kassa (Django, the apps, the URL map) lives as long as it
+    does: frozen out of the cyclic collector, which otherwise goes through all of it again at
+    every full collection, in the middle of a request."""
+    import gc  # noqa: PLC0415 - gunicorn's hooks are read from this settings file
+
+    gc.collect()
+    gc.freeze()

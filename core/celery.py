@@ -4,7 +4,9 @@ The app reads its settings from Django's (`CELERY_*`) and finds each app's `task
 `config.celery` re-exports it, so `celery -A config` starts a worker or beat.
 """
 
-from celery.signals import task_postrun, task_prerun
+import gc
+
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 from django.db import close_old_connections, connection
 from tenant_schemas_celery.app import CeleryApp
 
@@ -16,6 +18,16 @@ app.autodiscover_tasks()
 
 
 _log_tokens: dict[str, tuple] = {}
+
+
+@worker_ready.connect(weak=False)
+@worker_process_init.connect(weak=False)
+def _startup_objects_out_of_collection(**_: object) -> None:
+    """What a worker made as it started (Django, the apps, Celery) lives as long as it does:
+    frozen out of the cyclic collector, which otherwise goes through all of it again at every
+    full collection."""
+    gc.collect()
+    gc.freeze()
 
 
 @task_prerun.connect(weak=False)

@@ -1,6 +1,7 @@
 """Django setup shared by the benchmarks: real settings, throttles off, the schema migrated."""
 
 import os
+import resource
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,3 +59,30 @@ def remove(store: object, owner: object) -> None:
     store.delete(force_drop=True)
     owner.delete()
     drop_queued_tasks()
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def kassa_cpu_seconds(*others: int) -> dict[str, float]:
+    """The CPU time the machine has spent so far, but this process's (the benchmark's clients)
+    and the `others` processes' (a receiver standing for another machine): what gunicorn,
+    PostgreSQL, Redis and the worker have used (`all`), and each of them. Unlike a rate, it does
+    not move with what the rest of a shared host takes."""
+    busy = sum(int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:4])
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    used = {"all": busy / os.sysconf("SC_CLK_TCK") - own.ru_utime - own.ru_stime}
+    used["all"] -= sum(cpu_seconds(pid) for pid in others)
+    for process in Path("/proc").iterdir():
+        try:
+            command = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            seconds = cpu_seconds(int(process.name))
+        except (ValueError, OSError):
+            continue
+        kind = next((k for k in ("gunicorn", "celery", "postgres", "redis") if k in command), "")
+        if kind:
+            used[kind] = used.get(kind, 0.0) + seconds
+    return used

@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import drop_queued_tasks, setup_django
+from _setup import cpu_seconds, drop_queued_tasks, kassa_cpu_seconds, setup_django
 
 CACHE = "redis://127.0.0.1:6379/12"
 # This process, gunicorn and the worker share the cache (the nudge marks, the "has webhooks"
@@ -131,32 +130,6 @@ def checkout_request(product_ids: list[int]):
         return response.status
 
     return checkout
-
-
-def cpu_seconds(pid: int) -> float:
-    """The CPU time a process has used so far (user and system)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def kassa_cpu_seconds(receiver_pid: int) -> dict[str, float]:
-    """The CPU time the machine has spent so far, but this process's (the clients) and the
-    receiver's: what gunicorn, PostgreSQL, Redis and the worker have used (`all`), and each of
-    them. Unlike a rate, it does not move with what the rest of a shared host takes."""
-    busy = sum(int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:4])
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    used = {"all": busy / os.sysconf("SC_CLK_TCK") - own.ru_utime - own.ru_stime}
-    used["all"] -= cpu_seconds(receiver_pid)
-    for process in Path("/proc").iterdir():
-        try:
-            command = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            seconds = cpu_seconds(int(process.name))
-        except (ValueError, OSError):
-            continue
-        kind = next((k for k in ("gunicorn", "celery", "postgres", "redis") if k in command), "")
-        if kind:
-            used[kind] = used.get(kind, 0.0) + seconds
-    return used
 
 
 @dataclass

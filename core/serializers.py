@@ -26,6 +26,30 @@ class LeanSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         return {name: _clone(field) for name, field in self._declared_fields.items()}
 
+    @classmethod
+    def represent(cls, instance: Any) -> dict[str, Any]:
+        """`cls(instance).data`, by one serializer of the class kept for the process, its fields
+        (nested ones included) made and bound once: answering a checkout then makes no field.
+        Showing an object only reads them, so threads share it; for a serializer whose fields
+        read no context (`self.context` is empty here)."""
+        template = cls.__dict__.get("_template")  # the class's own, never a base class's
+        if template is None:
+            template = cls()
+            _bind_all(template)
+            cls._template = template
+        return template.to_representation(instance)
+
+
+def _bind_all(serializer: serializers.BaseSerializer) -> None:
+    """Make every field of `serializer` and of the serializers nested in it, before any thread
+    reads them (they are made lazily, on first use)."""
+    if isinstance(serializer, serializers.ListSerializer):
+        _bind_all(serializer.child)
+        return
+    for field in serializer.fields.values():
+        if isinstance(field, serializers.BaseSerializer):
+            _bind_all(field)
+
 
 @extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX})
 class IdRelatedField(serializers.PrimaryKeyRelatedField):

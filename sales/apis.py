@@ -343,7 +343,7 @@ class SaleViewSet(
                 note=data["note"],
                 client_id=data["client_id"],
             )
-            body = SaleSerializer(sale).data
+            body = SaleSerializer.represent(sale)
             claim.complete(status=status.HTTP_201_CREATED, body=body)
         return Response(body, status=status.HTTP_201_CREATED)
 

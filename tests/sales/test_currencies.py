@@ -233,3 +233,32 @@ def test_a_yen_summary_rounds_the_average_ticket_to_the_yen(yen_shop, client_for
         "176",
         "351",
     )
+
+
+@pytest.mark.parametrize("currency", ["JPY", "KWD"])
+def test_a_checkout_answers_the_sale_as_reading_it_shows_it(db, currency, client_for):
+    # The checkout's answer comes from one serializer kept for the process (`represent`), a
+    # read from a new one: the same sale, with a customer, a client id and change, in yen and
+    # in dinars, is shown alike, field for field.
+    staffed = make_store(STORE_SCHEMAS[0], name=f"{currency} Shop", currency=currency)
+    client = client_for(staffed.owner, staffed.store)
+    stocked(client, add_product(client, price="7", tax_rate="8.00"))
+    open_shift(client, "100")
+    customer = client.post("/api/customers/", {"name": "Mina"}).json()
+    response = client.post(
+        "/api/sales/",
+        {
+            "register": 1,
+            "customer": customer["id"],
+            "client_id": "6f1c2a7e-8d4b-4c3e-9a57-2b8f0e1d9c41",
+            "note": "Gift",
+            "lines": [{"product": 1, "quantity": "1.5", "discount": "1"}],
+            "payments": [{"method": "cash", "amount": "20"}],
+        },
+    )
+    assert response.status_code == 201, response.json()
+    answered = response.json()
+
+    assert answered == client.get(f"/api/sales/{answered['id']}/").json()
+    assert answered["customer"] == customer["id"]
+    assert answered["cashier"]["email"] == staffed.owner.email

@@ -27,17 +27,32 @@ class LeanSerializer(serializers.Serializer):
         return {name: _clone(field) for name, field in self._declared_fields.items()}
 
     @classmethod
+    def _kept(cls) -> "LeanSerializer":
+        """One serializer of the class kept for the process, its fields (nested ones included)
+        made and bound once. Showing an object or checking data only reads them, so threads
+        share it; for serializers whose fields and methods read no context (it has none)."""
+        kept = cls.__dict__.get("_kept_serializer")  # the class's own, never a base class's
+        if kept is None:
+            kept = cls()
+            _bind_all(kept)
+            cls._kept_serializer = kept
+        return kept
+
+    @classmethod
     def represent(cls, instance: Any) -> dict[str, Any]:
-        """`cls(instance).data`, by one serializer of the class kept for the process, its fields
-        (nested ones included) made and bound once: answering a checkout then makes no field.
-        Showing an object only reads them, so threads share it; for a serializer whose fields
-        read no context (`self.context` is empty here)."""
-        template = cls.__dict__.get("_template")  # the class's own, never a base class's
-        if template is None:
-            template = cls()
-            _bind_all(template)
-            cls._template = template
-        return template.to_representation(instance)
+        """`cls(instance).data`, by the kept serializer: answering a checkout makes no field."""
+        return cls._kept().to_representation(instance)
+
+    @classmethod
+    def validated(cls, data: Any) -> dict[str, Any]:
+        """`cls(data=data).validated_data` after `is_valid(raise_exception=True)`, by the kept
+        serializer: checking a checkout makes no field. Refused data is checked again the usual
+        way, so its errors are worded exactly as `is_valid` words them."""
+        try:
+            return cls._kept().run_validation(data)
+        except serializers.ValidationError as refusal:
+            cls(data=data).is_valid(raise_exception=True)
+            raise serializers.ValidationError(refusal.detail) from refusal
 
 
 def _bind_all(serializer: serializers.BaseSerializer) -> None:

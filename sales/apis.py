@@ -319,9 +319,7 @@ class SaleViewSet(
                 return Response(
                     claim.replay_body, status=claim.replay_status, headers={REPLAYED: "true"}
                 )
-            serializer = CheckoutSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
+            data = CheckoutSerializer.validated(request.data)
             if data["client_id"] is not None:
                 first = client_id_claim(client_id=data["client_id"])
                 if first is not None:  # made already, online or synced: the first sale

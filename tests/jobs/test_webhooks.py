@@ -5,6 +5,7 @@ the delivery log, and the SSRF guards of production settings."""
 import socket
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils.timezone import now
@@ -12,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from jobs.models import Webhook, WebhookDelivery
 from jobs.webhooks import sending, services
-from jobs.webhooks.addresses import AddressRefused, target_resolve
+from jobs.webhooks.addresses import AddressRefused, Target, target_resolve
 from jobs.webhooks.secrets import secret_decrypt
 from tests.jobs.receiver import DROP, LATE, TIMEOUT, receiver_running
 from tests.sales.test_shifts import add_product, checkout, open_shift
@@ -349,3 +350,30 @@ def test_a_public_address_passes(production):
     target = target_resolve("https://93.184.216.34:8443/hooks?x=1")
 
     assert (target.address, target.port, target.host) == ("93.184.216.34", 8443, "93.184.216.34")
+
+
+def test_a_request_goes_to_the_address_checked_and_through_no_proxy(development, monkeypatch):
+    # DNS rebinding: the name is checked (here it "resolved" to the receiver's address), and the
+    # request goes to that address, not to what the name resolves to as libcurl connects (this
+    # one resolves to nothing), nor through a proxy the environment names (nothing listens there).
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    with receiver_running() as receiver:
+        port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+        url = f"http://rebinding.invalid:{port}/hooks"
+        checked = Target(
+            parts=urlsplit(url), host="rebinding.invalid", port=port, address="127.0.0.1"
+        )
+        monkeypatch.setattr(sending, "target_resolve", lambda _: checked)
+        outcome = sending.post(
+            url=url,
+            body='{"type": "sale.completed", "timestamp": "2026-12-03T10:00:00+00:00", "data": {}}',
+            headers={
+                "webhook-id": "msg_1_1",
+                "webhook-timestamp": "0",
+                "webhook-signature": "v1,x",
+            },
+        )
+
+    # The receiver got it (and refused the signature: 401), under the URL's own host name.
+    assert outcome.response_code == 401, outcome
+    assert [received.webhook_id for received in receiver.requests] == ["msg_1_1"]

@@ -187,6 +187,13 @@ def test_a_job_whose_task_raises_is_failed_with_the_error(broker):
     assert failed.finished_at is not None
 
 
+def assert_each_stores_own_figures(alpha: StoreWithStaff, beta: StoreWithStaff) -> None:
+    """Alpha's one sale of 10.00 and beta's of 297.00, each in its own store's figures only."""
+    for staffed, revenue in ((alpha, Decimal("10.00")), (beta, Decimal("297.00"))):
+        with tenant_context(staffed.store):
+            assert list(DailySales.objects.values_list("sales_count", "revenue")) == [(1, revenue)]
+
+
 @pytest.mark.usefixtures("committed_stores")
 def test_two_stores_jobs_in_one_worker_never_mix(broker):
     alpha = make_store("tenant_test_alpha", name="Alpha")
@@ -204,14 +211,7 @@ def test_two_stores_jobs_in_one_worker_never_mix(broker):
     for staffed in (alpha, beta):
         job_id = jobs[staffed.store.schema_name]
         wait_for(lambda s=staffed, j=job_id: job_status(s, j).status == "succeeded", "both jobs")
-    with tenant_context(alpha.store):
-        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
-            (1, Decimal("10.00"))
-        ]
-    with tenant_context(beta.store):
-        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
-            (1, Decimal("297.00"))
-        ]
+    assert_each_stores_own_figures(alpha, beta)
 
 
 def _sessions_opened() -> int:
@@ -244,14 +244,7 @@ def test_a_worker_keeps_its_connection_from_task_to_task_and_store_to_store(brok
     # Celery's Django fixup would have connected again for each task; Django's rule (as for
     # requests: CONN_MAX_AGE) keeps the connection, each task in its own store all the same.
     assert _sessions_opened() == connected
-    with tenant_context(alpha.store):
-        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
-            (1, Decimal("10.00"))
-        ]
-    with tenant_context(beta.store):
-        assert list(DailySales.objects.values_list("sales_count", "revenue")) == [
-            (1, Decimal("297.00"))
-        ]
+    assert_each_stores_own_figures(alpha, beta)
 
 
 @pytest.mark.usefixtures("committed_stores")

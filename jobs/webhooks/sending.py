@@ -11,6 +11,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
 import pycurl
 from django.conf import settings
@@ -68,6 +69,19 @@ def _connect_to(target: Target) -> str:
     return f"::{address}:{target.port}"
 
 
+def _ascii_url(target: Target) -> str:
+    """The checked URL as libcurl takes it, in ASCII: the host in IDNA (`bücher.example`), the
+    path and query percent-encoded where they are not already, no credentials."""
+    parts = target.parts
+    host = target.host.encode("idna").decode() if not target.host.isascii() else target.host
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
+    query = quote(parts.query, safe="/%:@!$&'()*+,;=~?")
+    return f"{parts.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
+
 class _Answer:
     """What the receiver says, counted and dropped: past `MAX_ANSWER_BYTES` the transfer stops."""
 
@@ -97,11 +111,9 @@ class Connections:
     def _curl(target: Target) -> pycurl.Curl:
         curl = pycurl.Curl()
         milliseconds = round(settings.WEBHOOK_TIMEOUT_SECONDS * 1000)
-        parts = target.parts
         options = {
             # The URL as checked (no credentials), to the checked address only.
-            pycurl.URL: f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
-            + (f"?{parts.query}" if parts.query else ""),
+            pycurl.URL: _ascii_url(target),
             pycurl.CONNECT_TO: [_connect_to(target)],
             pycurl.PROTOCOLS: pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS,
             pycurl.FOLLOWLOCATION: 0,
@@ -172,6 +184,8 @@ def post(
             return Outcome(None, took(), f"unresolved: {failure}")
         except AddressRefused as refusal:
             return Outcome(None, took(), f"refused: {refusal}")
+        except (UnicodeError, ValueError, pycurl.error) as error:  # a URL libcurl cannot take
+            return Outcome(None, took(), f"refused: The URL cannot be sent ({error}).")
         answer = _Answer()
         curl.setopt(pycurl.WRITEFUNCTION, answer.write)
         curl.setopt(

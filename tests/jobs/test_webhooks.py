@@ -377,3 +377,19 @@ def test_a_request_goes_to_the_address_checked_and_through_no_proxy(development,
     # The receiver got it (and refused the signature: 401), under the URL's own host name.
     assert outcome.response_code == 401, outcome
     assert [received.webhook_id for received in receiver.requests] == ["msg_1_1"]
+
+
+def test_a_url_with_letters_beyond_ascii_is_sent_encoded(development):
+    with receiver_running() as receiver:
+        outcome = sending.post(
+            url=f"{receiver.url}/bücher?für=kassé",
+            body='{"type": "sale.completed", "timestamp": "2026-12-03T10:00:00+00:00", "data": {}}',
+            headers={
+                "webhook-id": "msg_1_2",
+                "webhook-timestamp": "0",
+                "webhook-signature": "v1,x",
+            },
+        )
+
+    assert outcome.response_code == 401, outcome  # it arrived (unsigned for this receiver)
+    assert [received.webhook_id for received in receiver.requests] == ["msg_1_2"]

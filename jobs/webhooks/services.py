@@ -218,17 +218,25 @@ def _lease_renew(webhook_id: int, held: datetime) -> datetime | None:
 
 def _release(webhook_id: int, held: datetime) -> datetime | None:
     """Let go of this worker's lease, and of no one else's; when the subscription's first
-    pending delivery is due (None: none, or the lease or the subscription is gone)."""
+    pending delivery is due (None: none, or the lease or the subscription is gone). The head is
+    read after the release has committed: a worker turned away by the lease until then made its
+    deliveries before, so they are seen."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_WEBHOOKS} SET leased_until = NULL WHERE id = %s "  # noqa: S608
-            "AND leased_until = %s RETURNING is_active, "
-            f"(SELECT next_attempt_at FROM {_DELIVERIES} WHERE webhook_id = %s "
-            "AND status = %s ORDER BY event_id LIMIT 1)",
-            [webhook_id, held, webhook_id, WebhookDelivery.Status.PENDING],
+            "AND leased_until = %s RETURNING is_active",
+            [webhook_id, held],
         )
         row = cursor.fetchone()
-    return row[1] if row and row[0] else None
+        if not (row and row[0]):
+            return None
+        cursor.execute(
+            f"SELECT next_attempt_at FROM {_DELIVERIES} WHERE webhook_id = %s "  # noqa: S608
+            "AND status = %s ORDER BY event_id LIMIT 1",
+            [webhook_id, WebhookDelivery.Status.PENDING],
+        )
+        head = cursor.fetchone()
+    return head[0] if head else None
 
 
 def backoff(attempt: int) -> timedelta:

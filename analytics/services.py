@@ -52,8 +52,10 @@ _DAY_STARTS = """
           FROM generate_series(0, 12) AS step) AS candidates
       WHERE (at AT TIME ZONE %(tz)s)::date = {day})
 """
+# The last column says whether any analytics table holds a row of those days: a batch that holds
+# none (a store's first build, or days emptied) is written without comparing (REBUILD_NEW).
 BATCH_BOUNDS = """
-    SELECT batch.start_at, batch.end_at, min(sale.id), max(sale.id)
+    SELECT batch.start_at, batch.end_at, min(sale.id), max(sale.id), {held}
       FROM (SELECT {start} AS start_at, {end} AS end_at) AS batch
       LEFT JOIN {sale} AS sale
         ON sale.created_at >= batch.start_at AND sale.created_at < batch.end_at
@@ -61,6 +63,10 @@ BATCH_BOUNDS = """
 """.format(  # noqa: S608 - table names and our own SQL only
     start=_DAY_STARTS.format(day="%(first)s::date"),
     end=_DAY_STARTS.format(day="(%(last)s::date + 1)"),
+    held=" OR ".join(
+        f"EXISTS (SELECT FROM {table} WHERE date >= %(first)s AND date <= %(last)s)"
+        for table in ANALYTICS_TABLES
+    ),
     **TABLES,
 )
 # The first and last local days with a sale or a refund: four probes of the created_at indexes.
@@ -92,6 +98,9 @@ class Figure:
     select: str
 
 
+# The product figure's rows come sorted by their key: grouped by sorting, a batch's thousands of
+# day × product sums cost less than in a hash table (one pair of numeric sums at a time), and new
+# rows reach the primary key in its order, each index insert at its right edge.
 FIGURES = (
     Figure(
         "product",
@@ -103,6 +112,7 @@ FIGURES = (
           FROM {line} AS l JOIN sold AS s ON s.id = l.sale_id
          WHERE l.sale_id BETWEEN %(first_sale)s AND %(last_sale)s
          GROUP BY 1, 2
+         ORDER BY 1, 2
         """,
     ),
     Figure(
@@ -155,6 +165,23 @@ FIGURES = (
 )
 
 
+def _fresh(figure: Figure) -> str:
+    """The CTE of the figure's rows for the batch, `<figure>_fresh`."""
+    columns = ", ".join(figure.keys + figure.values)
+    return f"{figure.table}_fresh ({columns}) AS ({figure.select.format(**TABLES)})"
+
+
+def _write_new(figure: Figure) -> str:
+    """The CTEs inserting the figure's rows for [first, last], which its table does not hold."""
+    columns = ", ".join(figure.keys + figure.values)
+    return f"""
+        {_fresh(figure)},
+        {figure.table}_new AS (
+            INSERT INTO {TABLES[figure.table]} ({columns})
+            SELECT {columns} FROM {figure.table}_fresh
+        )"""  # noqa: S608 - built at import from the constants above
+
+
 def _write_difference(figure: Figure) -> str:
     """The CTEs making the figure's table hold exactly the `select`'s rows for [first, last].
 
@@ -176,7 +203,7 @@ def _write_difference(figure: Figure) -> str:
     set_values = ", ".join(f"{value} = diff.{value}" for value in values)
     # Keys are never NULL: a NULL first key means the row is missing from that side.
     return f"""
-        {name}_fresh ({columns}) AS ({figure.select.format(**TABLES)}),
+        {_fresh(figure)},
         {name}_diff AS MATERIALIZED (
             SELECT {either_key}, {fresh_values},
                    old.{keys[0]} IS NOT NULL AS existed, fresh.{keys[0]} IS NOT NULL AS present
@@ -201,6 +228,11 @@ def _write_difference(figure: Figure) -> str:
 REBUILD = (
     f"WITH sold AS MATERIALIZED ({SOLD}), "
     f"{', '.join(_write_difference(figure) for figure in FIGURES)} SELECT 1"
+)
+# The same for days no table holds a row of: nothing to compare, every row is new.
+REBUILD_NEW = (
+    f"WITH sold AS MATERIALIZED ({SOLD}), "
+    f"{', '.join(_write_new(figure) for figure in FIGURES)} SELECT 1"
 )
 
 
@@ -237,10 +269,10 @@ def analytics_days_rebuild(*, first: date, last: date) -> None:
     params = {"tz": store.timezone, "first": first, "last": last, "generated_at": now()}
     with _writing_analytics(store) as cursor:
         cursor.execute(BATCH_BOUNDS, params)
-        params["start"], params["end"], params["first_sale"], params["last_sale"] = (
+        params["start"], params["end"], params["first_sale"], params["last_sale"], held = (
             cursor.fetchone()
         )
-        cursor.execute(REBUILD, params)
+        cursor.execute(REBUILD if held else REBUILD_NEW, params)
 
 
 def sales_date_range() -> tuple[date, date] | None:

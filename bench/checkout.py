@@ -155,19 +155,21 @@ def main() -> None:
 
         kinds = {"read": read, "checkout": checkout}
         done = {kind: [0, 0, []] for kind in kinds}  # ok, failed, latencies
-        cpu = dict.fromkeys(kinds, 0.0)
+        cpu = {kind: {} for kind in kinds}  # CPU seconds by process kind ("all" for the sum)
         with gunicorn({"DATABASE_URL": database_url(settings.DATABASES["default"])}) as port:
             drive(port, headers, read, 1.0, args.clients)  # warm every worker
             for number in range(args.rounds):
                 # Alternating (read, checkout; checkout, read; …): a drift of a shared host's
                 # speed weighs on both alike.
                 for kind in ("read", "checkout") if number % 2 == 0 else ("checkout", "read"):
-                    used = kassa_cpu_seconds()["all"]
+                    used = kassa_cpu_seconds()
                     ok, failed, latencies = drive(
                         port, headers, kinds[kind], args.seconds, args.clients
                     )
                     time.sleep(0.5)  # what the requests left to do is counted with them
-                    cpu[kind] += kassa_cpu_seconds()["all"] - used
+                    for process, seconds in kassa_cpu_seconds().items():
+                        spent = seconds - used.get(process, 0.0)
+                        cpu[kind][process] = cpu[kind].get(process, 0.0) + spent
                     done[kind] = [done[kind][0] + ok, done[kind][1] + failed, done[kind][2]]
                     done[kind][2].extend(latencies)
     finally:
@@ -206,13 +208,19 @@ def _report(args: argparse.Namespace, statements: tuple[int, int], done: dict, c
         f"  checkout / read = {ratio:.2f} (floor: {RATE_FLOOR}) "
         f"{'OK' if ratio >= RATE_FLOOR else 'BELOW FLOOR'}"
     )
-    read_cpu = cpu["read"] / reads_ok * 1000
-    sale_cpu = cpu["checkout"] / sales_ok * 1000
+    read_cpu = cpu["read"]["all"] / reads_ok * 1000
+    sale_cpu = cpu["checkout"]["all"] / sales_ok * 1000
     print(
         f"  Kassa's CPU a request (gunicorn, PostgreSQL, Redis): read {read_cpu:.1f} ms, "
         f"checkout {sale_cpu:.1f} ms; read / checkout = {read_cpu / sale_cpu:.2f}, the ratio "
         "the rates would have on a machine of its own"
     )
+    for kind, requests in (("read", reads_ok), ("checkout", sales_ok)):
+        shares = ", ".join(
+            f"{process} {cpu[kind].get(process, 0.0) / requests * 1000:.2f} ms"
+            for process in ("gunicorn", "postgres", "redis")
+        )
+        print(f"    {kind} by process: {shares}")
 
 
 def _drop_queued_tasks() -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 
+import psycopg
 import sqlparse
 from django.conf import settings
 from django.core.management import call_command
@@ -80,8 +81,9 @@ def _recording(statements: list[str]) -> Iterator[None]:
 
     def record(execute: Callable, sql: str, params: object, many: bool, context: dict) -> object:
         if not NOT_RECORDED.match(sql):
-            cursor = context["cursor"].cursor
-            bound = cursor.mogrify(sql, params) if params else sql
+            # Bound as text whatever the connection's cursors bind with, to be replayed as such.
+            raw = context["cursor"].cursor.connection
+            bound = psycopg.ClientCursor(raw).mogrify(sql, params) if params else sql
             # Django sends some as one string ("ALTER TABLE …; SET CONSTRAINTS …"): one each.
             statements.extend(
                 part.rstrip(";") for part in sqlparse.split(bound) if part.strip(" ;\n")

@@ -6,9 +6,10 @@ statement grows with the rows times the fields, and so do its compiling and Post
 each row (quadratic in the batch). `bulk_create` compiles a placeholder a value. Here the
 statement is the same whatever the number of rows; only the arrays grow. And the arrays are
 bound by the server, in PostgreSQL's binary format (`%b`: no text to escape and parse, element
-by element), not quoted into the statement's text as Django's cursors do (client-side binding):
-still one unnamed statement, never a prepared one, so PgBouncer's transaction pooling holds (the
-connection's `prepare_threshold` is None, as `core.database` requires).
+by element), not quoted into the statement's text. In session mode the connection prepares a
+statement it has run often (settings, `DATABASE_PREPARE_THRESHOLD`), these among them; under
+PgBouncer's transaction pooling each stays one unnamed statement (the connection's
+`prepare_threshold` is None there, as `core.database` requires).
 """
 
 from collections.abc import Iterator, Sequence

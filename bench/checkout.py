@@ -167,9 +167,7 @@ def main() -> None:
                         port, headers, kinds[kind], args.seconds, args.clients
                     )
                     time.sleep(0.5)  # what the requests left to do is counted with them
-                    for process, seconds in kassa_cpu_seconds().items():
-                        spent = seconds - used.get(process, 0.0)
-                        cpu[kind][process] = cpu[kind].get(process, 0.0) + spent
+                    _add_cpu(cpu[kind], since=used)
                     done[kind] = [done[kind][0] + ok, done[kind][1] + failed, done[kind][2]]
                     done[kind][2].extend(latencies)
     finally:
@@ -221,6 +219,12 @@ def _report(args: argparse.Namespace, statements: tuple[int, int], done: dict, c
             for process in ("gunicorn", "postgres", "redis")
         )
         print(f"    {kind} by process: {shares}")
+
+
+def _add_cpu(spent: dict[str, float], *, since: dict[str, float]) -> None:
+    """Add to `spent` what each kind of process has used since the reading `since`."""
+    for process, seconds in kassa_cpu_seconds().items():
+        spent[process] = spent.get(process, 0.0) + seconds - since.get(process, 0.0)
 
 
 def _drop_queued_tasks() -> None:

@@ -137,6 +137,19 @@ def _insert_sql(meta: Any, columns: tuple[models.Field, ...], *, parent: str | N
     )
 
 
+@cache
+def _insert_one_sql(meta: Any, columns: tuple[models.Field, ...]) -> str:
+    """`INSERT … VALUES (…)` of one row of `columns`, its values bound one a column (no
+    one-element arrays to make and unpack), returning its key."""
+    names, types = zip(*(_column(field) for field in columns), strict=True)
+    quote = connection.ops.quote_name
+    values = ", ".join(f"%b::{kind.removesuffix('[]')}" for kind in types)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(names)}) "  # noqa: S608
+        f"VALUES ({values}) RETURNING {quote(meta.pk.column)} AS id"
+    )
+
+
 def _saved(objects: Sequence[models.Model], keys: Sequence[Any]) -> None:
     for obj, key in zip(objects, keys, strict=True):
         obj.pk = key
@@ -182,8 +195,8 @@ def rows_insert_family(
     payments). Every primary key is set, and every child's key to the parent."""
     meta = parent._meta
     columns = _insert_columns(meta)
-    ctes = [f"parent AS ({_insert_sql(meta, columns)})"]
-    params = _arrays([parent], columns, add=True)
+    ctes = [f"parent AS ({_insert_one_sql(meta, columns)})"]
+    params = [values[0] for values in _arrays([parent], columns, add=True)]
     selects = ["(SELECT id FROM parent)"]
     for number, (objects, key) in enumerate(children):
         if not objects:

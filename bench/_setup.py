@@ -76,6 +76,16 @@ def kassa_cpu_seconds(*others: int) -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     used = {"all": busy / os.sysconf("SC_CLK_TCK") - own.ru_utime - own.ru_stime}
     used["all"] -= sum(cpu_seconds(pid) for pid in others)
+    for kind, seconds in kassa_processes_cpu().values():
+        used[kind] = used.get(kind, 0.0) + seconds
+    return used
+
+
+def kassa_processes_cpu() -> dict[int, tuple[str, float]]:
+    """Each running gunicorn, Celery, PostgreSQL and Redis process: its kind and the CPU time it
+    has used so far. Between two readings, a process that has exited is missing from the
+    second: compare by process, not by kind, or its time would count against the others."""
+    found = {}
     for process in Path("/proc").iterdir():
         try:
             command = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -84,5 +94,5 @@ def kassa_cpu_seconds(*others: int) -> dict[str, float]:
             continue
         kind = next((k for k in ("gunicorn", "celery", "postgres", "redis") if k in command), "")
         if kind:
-            used[kind] = used.get(kind, 0.0) + seconds
-    return used
+            found[int(process.name)] = (kind, seconds)
+    return found

@@ -22,7 +22,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import drop_queued_tasks, kassa_cpu_seconds, setup_django
+from _setup import drop_queued_tasks, kassa_cpu_seconds, kassa_processes_cpu, setup_django
 
 setup_django()
 
@@ -162,12 +162,12 @@ def main() -> None:
                 # Alternating (read, checkout; checkout, read; …): a drift of a shared host's
                 # speed weighs on both alike.
                 for kind in ("read", "checkout") if number % 2 == 0 else ("checkout", "read"):
-                    used = kassa_cpu_seconds()
+                    used, processes = kassa_cpu_seconds()["all"], kassa_processes_cpu()
                     ok, failed, latencies = drive(
                         port, headers, kinds[kind], args.seconds, args.clients
                     )
                     time.sleep(0.5)  # what the requests left to do is counted with them
-                    _add_cpu(cpu[kind], since=used)
+                    _add_cpu(cpu[kind], since=(used, processes))
                     done[kind] = [done[kind][0] + ok, done[kind][1] + failed, done[kind][2]]
                     done[kind][2].extend(latencies)
     finally:
@@ -221,10 +221,15 @@ def _report(args: argparse.Namespace, statements: tuple[int, int], done: dict, c
         print(f"    {kind} by process: {shares}")
 
 
-def _add_cpu(spent: dict[str, float], *, since: dict[str, float]) -> None:
-    """Add to `spent` what each kind of process has used since the reading `since`."""
-    for process, seconds in kassa_cpu_seconds().items():
-        spent[process] = spent.get(process, 0.0) + seconds - since.get(process, 0.0)
+def _add_cpu(spent: dict[str, float], *, since: tuple[float, dict]) -> None:
+    """Add to `spent` what Kassa (`all`) and each kind of its processes have used since the
+    readings `since`. A process that exited in between is missing from its kind's share (a
+    PostgreSQL backend whose connection was closed, say), never from `all`."""
+    used, processes = since
+    spent["all"] = spent.get("all", 0.0) + kassa_cpu_seconds()["all"] - used
+    for pid, (kind, seconds) in kassa_processes_cpu().items():
+        before = processes.get(pid, (kind, 0.0))[1]
+        spent[kind] = spent.get(kind, 0.0) + seconds - before
 
 
 def _drop_queued_tasks() -> None:

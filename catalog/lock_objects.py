@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from django.db import connection
+from django.db.transaction import TransactionManagementError
 
 from catalog.models import Product
 
@@ -26,7 +27,10 @@ def _lock_statement() -> tuple[str, tuple[str, ...]]:
 
 def products_for_update(*, product_ids: Iterable[int]) -> list[Product]:
     """The products of `product_ids` that exist, locked FOR UPDATE in pk order, every field
-    loaded (no column of theirs makes a query later)."""
+    loaded (no column of theirs makes a query later). Inside a transaction only, which holds
+    the locks, as Django's `select_for_update` insists."""
+    if connection.get_autocommit():
+        raise TransactionManagementError("Products are locked inside a transaction only.")
     statement, attributes = _lock_statement()
     with connection.cursor() as cursor:
         cursor.execute(statement, [sorted(product_ids)])

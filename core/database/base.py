@@ -29,7 +29,9 @@ import secrets
 from typing import Any
 
 import django.db.utils
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django_tenants.postgresql_backend import base
 from django_tenants.utils import get_limit_set_calls, get_public_schema_name, quote_schema_name
 
@@ -57,14 +59,38 @@ UNKNOWN_PATH = "?"
 _pooling_verified = False
 
 
+# Bound by the server, a statement takes at most this many parameters (the protocol's count is
+# 16 bits); Django's PostgreSQL backend assumes none, as with its own text binding.
+SERVER_BOUND_PARAMS = 2**16 - 1
+# What PostgreSQL answers when a statement prepared on a connection now returns other columns
+# (a migration changed a column it reads): the connection's prepared statements are stale.
+STALE_PLAN = "cached plan must not change result type"
+
+
+class DatabaseOperations(PostgresOperations):
+    def bulk_batch_size(self, fields: list, objs: list) -> int:
+        """Under server-side binding, a batch (`bulk_create`, the deletion collector's lookups)
+        fits within a statement's parameter limit."""
+        limit = self.connection.features.max_query_params
+        if limit is None or not fields:
+            return super().bulk_batch_size(fields, objs)
+        return max(1, limit // len(fields))
+
+
 def _path_element(schema_name: str) -> str:
     """As PostgreSQL shows a path it was SET: plain names bare, others quoted."""
     return schema_name if PLAIN_IDENTIFIER.match(schema_name) else quote_schema_name(schema_name)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+            self.features.max_query_params = SERVER_BOUND_PARAMS
+            self.execute_wrappers.append(self._noticing_stale_plans)
+        self._stale_plans = False
         self.pool_mode = self.settings_dict.get("POOL_MODE") or SESSION
         if self.pool_mode not in POOL_MODES:
             raise ImproperlyConfigured(
@@ -200,6 +226,30 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def close(self) -> None:
         super().close()
         self._local_path = None
+        self._stale_plans = False
+
+    # --- Prepared statements a migration made stale ---------------------------------------------
+
+    def _noticing_stale_plans(
+        self, execute: Any, sql: str, params: Any, many: bool, context: dict
+    ) -> Any:
+        try:
+            return execute(sql, params, many, context)
+        except django.db.utils.NotSupportedError as error:
+            if isinstance(
+                error.__cause__, psycopg.errors.FeatureNotSupported
+            ) and STALE_PLAN in str(error):
+                self._stale_plans = True
+            raise
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        """As Django's (after every request and task), and a connection whose prepared
+        statements a migration made stale is closed: the next request or task gets a fresh one,
+        where psycopg would otherwise run the stale statement again until a rollback."""
+        if self.connection is not None and self._stale_plans:
+            self.close()
+            return
+        super().close_if_unusable_or_obsolete()
 
     # --- Refusing a pooling mode the connections contradict -----------------------------------
 

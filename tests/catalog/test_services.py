@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from catalog import services
 from catalog.exceptions import CategoryInUse, InsufficientStock
+from catalog.lock_objects import products_for_update
 from catalog.models import Category, Product, StockMovement
 from catalog.services import StockChange
 from sales.models import Sale, SaleLine, Shift
@@ -513,3 +514,20 @@ def test_product_update_never_touches_stock(store_a):
             ("Rye bread", Decimal("5.000"))
         ]
         assert ledger_sum(bread) == Decimal("5.000")
+
+
+def test_products_are_locked_in_a_transaction_only(committed_stores):
+    # given a product, and no transaction open (autocommit)
+    store = make_store(STORE_SCHEMAS[0])
+    with tenant_context(store.store):
+        product = ProductFactory()
+
+        # then locking it is refused rather than held for one statement only
+        with pytest.raises(transaction.TransactionManagementError, match="inside a transaction"):
+            products_for_update(product_ids=[product.pk])
+        with transaction.atomic():
+            locked = products_for_update(product_ids=[product.pk, 10**12])
+
+    assert [(found.pk, found.name, found.stock) for found in locked] == [
+        (product.pk, product.name, product.stock)
+    ]

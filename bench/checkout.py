@@ -22,7 +22,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import drop_queued_tasks, kassa_cpu_seconds, kassa_processes_cpu, setup_django
+from _setup import drop_queued_tasks, kassa_busy_seconds, kassa_processes_cpu, setup_django
 
 setup_django()
 
@@ -162,7 +162,7 @@ def main() -> None:
                 # Alternating (read, checkout; checkout, read; …): a drift of a shared host's
                 # speed weighs on both alike.
                 for kind in ("read", "checkout") if number % 2 == 0 else ("checkout", "read"):
-                    used, processes = kassa_cpu_seconds()["all"], kassa_processes_cpu()
+                    used, processes = kassa_busy_seconds(), kassa_processes_cpu()
                     ok, failed, latencies = drive(
                         port, headers, kinds[kind], args.seconds, args.clients
                     )
@@ -226,7 +226,7 @@ def _add_cpu(spent: dict[str, float], *, since: tuple[float, dict]) -> None:
     readings `since`. A process that exited in between is missing from its kind's share (a
     PostgreSQL backend whose connection was closed, say), never from `all`."""
     used, processes = since
-    spent["all"] = spent.get("all", 0.0) + kassa_cpu_seconds()["all"] - used
+    spent["all"] = spent.get("all", 0.0) + kassa_busy_seconds() - used
     for pid, (kind, seconds) in kassa_processes_cpu().items():
         before = processes.get(pid, (kind, 0.0))[1]
         spent[kind] = spent.get(kind, 0.0) + seconds - before

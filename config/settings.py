@@ -119,7 +119,7 @@ DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNEC
 DATABASES["default"]["POOL_MODE"] = env.str("DATABASE_POOL_MODE", default="session")
 # In session mode, parameters are bound by the server and a statement a connection has run
 # `DATABASE_PREPARE_THRESHOLD` times is prepared on it: PostgreSQL parses and plans it once for
-# the connection, not at every run (a checkout's statements cost it a third less). A prepared
+# the connection, not at every run (PostgreSQL's share of a checkout about halves). A prepared
 # statement is planned for the search path it was planned under and planned again under any
 # other (PostgreSQL checks at each run), so a store's statement only ever reads its own tables.
 # Under transaction pooling both stay off: core.database refuses them.

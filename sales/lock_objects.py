@@ -16,20 +16,26 @@ from sales.models import Sale, Shift
 from stores.tenancy import current_store
 
 
+def _register_gate_key(register_id: int) -> str:
+    """The key of a register's advisory lock (`_register_gate`). Advisory locks are
+    database-wide, hence the store's id in it; one bigint key hashed from both ids, so any
+    register id a body can carry (up to a bigint) makes a key, where the two-integer form
+    refused ids past 2^31."""
+    return f"kassa.register:{current_store().pk}:{register_id}"
+
+
 def _register_gate(register_id: int, *, exclusive: bool) -> None:
     """A per-register advisory lock: sales share it, closing the shift takes it alone.
 
     PostgreSQL queues advisory lock requests in order, so a closing shift waits only for the
     sales already under way while later ones wait behind it; row locks alone would let a busy
-    register's stream of shared locks starve the close. Advisory locks are database-wide, hence
-    the store's id in the key.
+    register's stream of shared locks starve the close.
     """
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    # One bigint key hashed from both ids: any register id a body can carry (up to a bigint)
-    # makes a key, where the two-integer form refused ids past 2^31.
-    key = f"kassa.register:{current_store().pk}:{register_id}"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [key])
+        cursor.execute(
+            f"SELECT {function}(hashtextextended(%s, 0))", [_register_gate_key(register_id)]
+        )
 
 
 def open_shift_shared(*, register_id: int) -> int | None:
@@ -43,15 +49,24 @@ def open_shift_shared(*, register_id: int) -> int | None:
     return None if found is None else found[0]
 
 
+# The register's gate (shared) and then its open shift (share-locked), in one statement. The
+# gate is an uncorrelated subquery, so PostgreSQL runs it once, before the scan under the row lock
+# (a one-time filter), and the order of the locks holds. The statement's snapshot is taken
+# before the gate is waited for: a shift a closing transaction closed meanwhile is read anew as
+# its row is locked (READ COMMITTED re-checks an updated row's conditions), and is not open.
+_OPEN_SHIFT = (
+    "WITH gate AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))) "  # noqa: S608 - our own table
+    f"SELECT id, opened_at FROM {Shift._meta.db_table} "
+    "WHERE register_id = %s AND status = %s AND EXISTS (SELECT FROM gate) FOR SHARE"
+)
+
+
 def open_shift_shared_opening(*, register_id: int) -> tuple[int, datetime] | None:
     """The register's open shift, share-locked as `open_shift_shared` locks it, and when it
     opened (a sale made offline before that is late for it). None when no shift is open."""
-    _register_gate(register_id, exclusive=False)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, opened_at FROM {Shift._meta.db_table} "  # noqa: S608 - our own table
-            "WHERE register_id = %s AND status = %s FOR SHARE",
-            [register_id, Shift.Status.OPEN],
+            _OPEN_SHIFT, [_register_gate_key(register_id), register_id, Shift.Status.OPEN]
         )
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1])

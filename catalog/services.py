@@ -92,7 +92,58 @@ def stock_low_events(product: Product, *, before: Decimal) -> list[tuple[str, di
     return []
 
 
-def _stock_write(
+@dataclass
+class StockWrite:
+    """Stock changes checked against products the caller has locked, not yet written: the
+    `movements` to insert and the statement adding to the products' counters (`counters`, SQL
+    and its parameters), both in one statement of the caller's (`rows_insert`'s `alongside`);
+    then `written()`."""
+
+    movements: list[StockMovement]
+    counters: tuple[str, list]
+    net: Mapping[int, Decimal]
+    products: Mapping[int, Product]
+    events: list | None
+
+    def written(self) -> list[StockMovement]:
+        """After the statement: each product's stock as it now is, its `stock.low` events (to
+        `events`, or written here when the caller passed none), the movements."""
+        low = self.events if self.events is not None else []
+        for pk, delta in self.net.items():
+            product = self.products[pk]
+            before = product.stock
+            product.stock += delta
+            low.extend(stock_low_events(product, before=before))
+        if self.events is None:
+            events_emit(low)  # rare: no statement at all when nothing crossed its level
+        for movement in self.movements:
+            movement.product = self.products[movement.product_id]
+        return self.movements
+
+
+def _net(changes: Sequence[StockChange]) -> dict[int, Decimal]:
+    if any(change.delta == 0 for change in changes):
+        raise ValidationError({"delta": ["A stock change cannot be zero."]})
+    net: dict[int, Decimal] = defaultdict(Decimal)
+    for change in changes:
+        net[change.product_id] += change.delta
+    return net
+
+
+def _stock_refusal(
+    *, products: Mapping[int, Product], net: Mapping[int, Decimal], allow_negative: bool | None
+) -> Exception | None:
+    unknown = sorted(set(net) - set(products))
+    if unknown:
+        return ValidationError({"product": [f"Unknown product(s): {unknown}."]})
+    try:
+        stock_check(products=products, net=net, allow_negative=allow_negative)
+    except (InsufficientStock, StockOutOfRange) as shortage:
+        return shortage
+    return None
+
+
+def _stock_planned(
     *,
     changes: Sequence[StockChange],
     net: Mapping[int, Decimal],
@@ -103,8 +154,7 @@ def _stock_write(
     sale_id: int | None,
     refund_id: int | None,
     events: list | None,
-) -> list[StockMovement]:
-    """The movements and the counters, for products locked and checked by the caller."""
+) -> StockWrite:
     created_at = now()
     movements = [
         StockMovement(
@@ -119,19 +169,45 @@ def _stock_write(
         )
         for change in changes
     ]
-    # The movements and the counters they add to: one statement.
-    rows_insert(movements, alongside=(_STOCK_ADD, [created_at, list(net), list(net.values())]))
-    low = events if events is not None else []
-    for pk, delta in net.items():
-        product = products[pk]
-        before = product.stock
-        product.stock += delta
-        low.extend(stock_low_events(product, before=before))
-    if events is None:
-        events_emit(low)  # rare: no statement at all when nothing crossed its level
-    for movement in movements:
-        movement.product = products[movement.product_id]
-    return movements
+    return StockWrite(
+        movements=movements,
+        counters=(_STOCK_ADD, [created_at, list(net), list(net.values())]),
+        net=net,
+        products=products,
+        events=events,
+    )
+
+
+def stock_planned(
+    *,
+    changes: Sequence[StockChange],
+    reason: str,
+    user: User | None,
+    locked_products: Mapping[int, Product],
+    allow_negative: bool | None = None,
+    events: list | None = None,
+) -> StockWrite:
+    """`stock_apply`'s changes checked, for a caller that writes them in a statement of its
+    own, with other rows (a sale's movements, inserted with the sale: the caller gives them
+    their sale). The products are locked by the caller's transaction already
+    (`locked_products`). A refusal is raised before anything is written."""
+    if not changes:
+        raise ValueError("No stock changes to plan.")
+    net = _net(changes)
+    refusal = _stock_refusal(products=locked_products, net=net, allow_negative=allow_negative)
+    if refusal is not None:
+        raise refusal
+    return _stock_planned(
+        changes=changes,
+        net=net,
+        products=locked_products,
+        reason=reason,
+        user=user,
+        note="",
+        sale_id=None,
+        refund_id=None,
+        events=events,
+    )
 
 
 def stock_apply(
@@ -161,11 +237,7 @@ def stock_apply(
     """
     if not changes:
         return []
-    if any(change.delta == 0 for change in changes):
-        raise ValidationError({"delta": ["A stock change cannot be zero."]})
-    net: dict[int, Decimal] = defaultdict(Decimal)
-    for change in changes:
-        net[change.product_id] += change.delta
+    net = _net(changes)
 
     # No savepoint of its own (two statements in all): so a refusal must not be raised inside
     # the block, or it would doom the caller's transaction too. It is raised after it instead.
@@ -174,16 +246,9 @@ def stock_apply(
         products = locked_products
         if products is None:
             products = {product.pk: product for product in products_for_update(product_ids=net)}
-        unknown = sorted(set(net) - set(products))
-        if unknown:
-            refusal = ValidationError({"product": [f"Unknown product(s): {unknown}."]})
-        else:
-            try:
-                stock_check(products=products, net=net, allow_negative=allow_negative)
-            except (InsufficientStock, StockOutOfRange) as shortage:
-                refusal = shortage
+        refusal = _stock_refusal(products=products, net=net, allow_negative=allow_negative)
         if refusal is None:
-            movements = _stock_write(
+            planned = _stock_planned(
                 changes=changes,
                 net=net,
                 products=products,
@@ -194,6 +259,9 @@ def stock_apply(
                 refund_id=refund_id,
                 events=events,
             )
+            # The movements and the counters they add to: one statement.
+            rows_insert(planned.movements, alongside=planned.counters)
+            movements = planned.written()
     if refusal is not None:
         raise refusal
     return movements

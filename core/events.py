@@ -53,6 +53,22 @@ _EMIT = (
 )
 
 
+# `events_emit_after`: the statement before (`prior`), then the counter taken from its row (so
+# after it, whatever order PostgreSQL would pick), then the events, completed with that row.
+_EMIT_AFTER = (
+    "WITH {prior}, "  # noqa: S608 - our own tables
+    f"taken AS (INSERT INTO {_COUNTER_TABLE} (name, value) SELECT %s, %s FROM prior "
+    f"ON CONFLICT (name) DO UPDATE SET value = {_COUNTER_TABLE}.value + EXCLUDED.value "
+    "RETURNING value), "
+    f"written AS (INSERT INTO {_EVENT_TABLE} (id, type, data, created_at) "
+    "SELECT taken.value - %s + e.n, e.type, "
+    "CASE WHEN e.filled THEN e.data::jsonb || to_jsonb(prior) ELSE e.data::jsonb END, %s "
+    "FROM taken, prior, unnest(%b::int[], %b::text[], %b::text[], %b::bool[]) "
+    "AS e(n, type, data, filled)) "
+    "SELECT * FROM prior"
+)
+
+
 def event_encoded(data: Mapping[str, Any]) -> str:
     """An event's data as the outbox keeps it (JSON): for a writer that spools its events."""
     return json.dumps(data, cls=DjangoJSONEncoder)
@@ -71,11 +87,7 @@ def events_emit_encoded(events: Sequence[tuple[str, str]]) -> None:
     """`events_emit`, for data encoded by `event_encoded` already (spooled by a long write)."""
     if not events:
         return
-    unknown = {kind for kind, _ in events} - set(EVENT_TYPES)
-    if unknown:
-        raise ValueError(f"Unknown event types: {sorted(unknown)}")
-    if not connection.in_atomic_block:
-        raise RuntimeError("An event is written in the transaction of what causes it.")
+    _check(events)
     count = len(events)
     with bound_cursor() as cursor:
         cursor.execute(
@@ -90,6 +102,57 @@ def events_emit_encoded(events: Sequence[tuple[str, str]]) -> None:
                 [data for _, data in events],
             ],
         )
+    _on_commit()
+
+
+def events_emit_after(
+    prior: tuple[str, Sequence[Any]],
+    events: Sequence[tuple[str, Mapping[str, Any], bool]],
+) -> tuple:
+    """Run a data-modifying statement, then write events, in one statement; the one row the
+    statement returned.
+
+    `prior` is the statement as common table expressions (SQL and its parameters), the last one
+    named `prior` and returning one row: the last lock but one of the transaction (a sale's
+    number, say), taken before the event counter, on which the counter's statement depends.
+    Each event is `(type, data, filled)`: a filled event's data is completed with the row's
+    columns, by name (the sale's number in its `sale.completed`). As `events_emit`, call it
+    last in the transaction.
+    """
+    if not events:
+        raise ValueError("No events to write after the statement.")
+    _check(events)
+    sql, params = prior
+    count = len(events)
+    with bound_cursor() as cursor:
+        cursor.execute(
+            _EMIT_AFTER.format(prior=sql),
+            [
+                *params,
+                COUNTER,
+                count,
+                count,
+                now(),
+                list(range(1, count + 1)),
+                [kind for kind, _, _ in events],
+                [event_encoded(data) for _, data, _ in events],
+                [filled for _, _, filled in events],
+            ],
+        )
+        row = cursor.fetchone()
+    _on_commit()
+    return row
+
+
+def _check(events: Sequence[tuple]) -> None:
+    unknown = {event[0] for event in events} - set(EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"Unknown event types: {sorted(unknown)}")
+    if not connection.in_atomic_block:
+        raise RuntimeError("An event is written in the transaction of what causes it.")
+
+
+def _on_commit() -> None:
     schema = connection.schema_name
     transaction.on_commit(lambda: _tell_subscribers(schema))
 

@@ -188,15 +188,22 @@ def rows_insert(
 
 
 def rows_insert_family(
-    parent: models.Model, children: Sequence[tuple[Sequence[models.Model], str]]
+    parent: models.Model,
+    children: Sequence[tuple[Sequence[models.Model], str]],
+    *,
+    alongside: tuple[str, Sequence[Any]] | None = None,
 ) -> None:
     """Insert `parent` and its children in one statement: each of `children` is some objects of
     one model and the name of their foreign key to the parent (a sale, its lines and its
-    payments). Every primary key is set, and every child's key to the parent."""
+    payments). Every primary key is set, and every child's key to the parent. `alongside`, as
+    `rows_insert`'s: another data-modifying statement run in the same one."""
     meta = parent._meta
     columns = _insert_columns(meta)
     ctes = [f"parent AS ({_insert_one_sql(meta, columns)})"]
     params = [values[0] for values in _arrays([parent], columns, add=True)]
+    if alongside is not None:
+        ctes.insert(0, f"alongside AS ({alongside[0]})")
+        params = [*alongside[1], *params]
     selects = ["(SELECT id FROM parent)"]
     for number, (objects, key) in enumerate(children):
         if not objects:

@@ -25,6 +25,7 @@ from catalog.services import (
     stock_apply,
     stock_check,
     stock_low_events,
+    stock_planned,
 )
 from core.database.bulk import rows_insert, rows_insert_family, rows_update
 from core.derived import days_changed
@@ -334,14 +335,19 @@ def _customer_refusal(customer_id: int, *, exists: bool) -> Exception:
     return ValidationError({"customer": ["No customer has this id."]})
 
 
-def _events(made: _Made) -> list[tuple[str, dict]]:
-    """A written and numbered sale's events: the sale, its conflicts, the stock it took below a
-    reorder level (as a sale made alone would write them)."""
+def _events(made: _Made) -> list[tuple[str, dict, bool]]:
+    """A written sale's events: the sale, its conflicts, the stock it took below a reorder
+    level (as a sale made alone would write them), each as `(type, data, filled)`: filled, the
+    events that tell the sale's number (`sale_number_assign` gives it them where the sale has
+    none yet)."""
     sale = made.sale
     return [
-        (SALE_COMPLETED, sale_completed_data(sale, lines=made.lines, payments=made.payments)),
-        *((SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale)) for conflict in made.conflicts),
-        *made.low,
+        (SALE_COMPLETED, sale_completed_data(sale, lines=made.lines, payments=made.payments), True),
+        *(
+            (SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale), True)
+            for conflict in made.conflicts
+        ),
+        *((kind, data, False) for kind, data in made.low),
     ]
 
 
@@ -374,8 +380,8 @@ def sale_checkout(
     `sale.recorded_conflicts`.
 
     The statements issued do not grow with the number of lines: the shift, the products and the
-    counter are each locked by one statement, and the sale with its lines and payments, and the
-    stock movements with their counters, are written in one statement each. No savepoint of its
+    counter are each locked by one statement, and the sale with its lines, payments and stock
+    movements, and the stock they take, are written in one statement. No savepoint of its
     own (two statements fewer on the hot path): inside another transaction, a refused sale
     dooms that transaction too, so a caller that goes on after a refusal wraps the call in its
     own `transaction.atomic()`.
@@ -419,27 +425,35 @@ def sale_checkout(
                 raise _customer_refusal(
                     customer_id, exists=Customer.objects.filter(pk=customer_id).exists()
                 )
-        # The sale, its lines and its payments: one statement.
-        rows_insert_family(sale, [(made.lines, "sale"), (made.payments, "sale")])
         stock_events: list = []  # written with the sale's, after its number (the lock order)
-        stock_apply(
+        stock = stock_planned(
             changes=[
                 StockChange(product_id=line.product.pk, delta=-line.quantity) for line in made.lines
             ],
             reason=StockMovement.Reason.SALE,
             user=user,
-            sale_id=sale.pk,
             locked_products=products,
             allow_negative=made.allow_negative,
             events=stock_events,
         )
+        # The sale, its lines, payments and stock movements, and the stock they take: one
+        # statement.
+        rows_insert_family(
+            sale,
+            [(made.lines, "sale"), (made.payments, "sale"), (stock.movements, "sale")],
+            alongside=stock.counters,
+        )
+        stock.written()
         if made.conflicts:
             for conflict in made.conflicts:
                 conflict.sale = sale
             rows_insert(made.conflicts)
-        sale_number_assign(sale=sale)
-        # Last: the event counter stays locked from here to the commit.
-        events_emit([*_events(made), *stock_events])
+        # Last, in one statement: the number, then the events (the event counter stays locked
+        # from here to the commit); the sale's own events are given its number.
+        sale_number_assign(
+            sale=sale,
+            events=[*_events(made), *((kind, data, False) for kind, data in stock_events)],
+        )
         days_changed(days=[local_day(created_at)])
     return _answer(made)
 
@@ -590,5 +604,5 @@ def _offline_sales_write(
     rows_insert([conflict for made in made_sales for conflict in made.conflicts])
     sale_numbers_assign(sales=[made.sale for made in made_sales])
     # Last: the event counter stays locked from here to the commit.
-    events_emit([event for made in made_sales for event in _events(made)])
+    events_emit([(kind, data) for made in made_sales for kind, data, _ in _events(made)])
     days_changed(days={local_day(made.sale.created_at) for made in made_sales})

@@ -5,26 +5,36 @@ from collections.abc import Sequence
 from django.db import connection
 
 from core.database.bulk import rows_update
+from core.events import events_emit_after
 from sales.models import Counter, Sale
 
 SALE_COUNTER = "sale"
 
 
-def sale_number_assign(*, sale: Sale) -> None:
-    """Give the sale the store's next gap-free number, as the transaction's last write.
+_COUNTER, _SALES = Counter._meta.db_table, Sale._meta.db_table
+# The store's next number taken (the counter row then stays locked until the commit) and given
+# to the sale: as common table expressions, the last named `prior` (`events_emit_after`).
+_NUMBER = (
+    f"next AS (INSERT INTO {_COUNTER} (name, value) VALUES (%s, 1) "  # noqa: S608
+    f"ON CONFLICT (name) DO UPDATE SET value = {_COUNTER}.value + 1 RETURNING value), "
+    f"prior AS (UPDATE {_SALES} SET number = next.value FROM next WHERE {_SALES}.id = %s "
+    "RETURNING number)"
+)
+
+
+def sale_number_assign(*, sale: Sale, events: Sequence[tuple[str, dict, bool]] = ()) -> None:
+    """Give the sale the store's next gap-free number, as the transaction's last write but its
+    `events`, written in the same statement (`core.events.events_emit_after`: `(type, data,
+    filled)`, a filled event's data given the sale's `number`).
 
     The counter row stays locked from here until the commit, so checkouts queue only for this
     last step rather than for the whole checkout; a rollback gives the number back.
     """
-    counter, sales = Counter._meta.db_table, Sale._meta.db_table
+    if events:
+        (sale.number,) = events_emit_after((_NUMBER, [SALE_COUNTER, sale.pk]), events)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH next AS (INSERT INTO {counter} (name, value) VALUES (%s, 1) "  # noqa: S608
-            f"ON CONFLICT (name) DO UPDATE SET value = {counter}.value + 1 RETURNING value) "
-            f"UPDATE {sales} SET number = next.value FROM next WHERE {sales}.id = %s "
-            "RETURNING number",
-            [SALE_COUNTER, sale.pk],
-        )
+        cursor.execute(f"WITH {_NUMBER} SELECT number FROM prior", [SALE_COUNTER, sale.pk])  # noqa: S608
         sale.number = cursor.fetchone()[0]
 
 

@@ -4,6 +4,7 @@ poller following `?after=` never skips, even while events are being written."""
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
 from django.db import connection, transaction
@@ -16,6 +17,7 @@ from core.models import Event
 from jobs.models import Webhook, WebhookDelivery
 from jobs.webhooks import services
 from sales.models import Sale
+from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
 from tests.conftest import make_store
 from tests.sales.test_shifts import SHIFTS, add_product, checkout, open_shift
 
@@ -109,6 +111,44 @@ def test_stock_low_once_per_crossing_of_the_reorder_level(store_a, client_for):
         {"product": 1, "name": "Milk", "sku": "MILK", "stock": "4.000", "reorder_level": "5.000"},
         {"product": 1, "name": "Milk", "sku": "MILK", "stock": "5.000", "reorder_level": "5.000"},
     ]
+
+
+def test_a_sales_events_tell_its_number_and_the_stock_it_took_below_its_level_does_not(
+    store_a, client_for
+):
+    # given a product with 1 left and a reorder level of 5, and an open shift
+    product = add_product(store_a, name="Milk", price="1.00", tax_rate="0", stock="1")
+    with tenant_context(store_a.store):
+        product_update(product=product, reorder_level=Decimal("5"))
+    open_shift(client_for(store_a.owner, store_a.store))
+    checkout(
+        client_for(store_a.owner, store_a.store), [{"product": 1, "quantity": "1"}], cash("1.00")
+    )
+
+    # when a till's offline sale takes 3 more (the goods have left: a conflict)
+    store_a.store.offline_oversell = True
+    store_a.store.save(update_fields=["offline_oversell"])
+    with tenant_context(store_a.store), transaction.atomic():
+        stock_adjust(product=product, delta=Decimal("6"), reason="restock", user=None)  # 6
+        sale = sale_checkout(
+            user=store_a.owner,
+            role="owner",
+            register_id=1,
+            lines=[LineInput(product_id=1, quantity=Decimal("9"))],
+            payments=[PaymentInput(method="cash", amount=Decimal("9.00"))],
+            client_id=uuid4(),
+            offline=OfflineSale(occurred_at=now() - timedelta(minutes=1)),
+        )
+
+    # then its sale and conflict events carry its number, written with them; its stock.low none
+    written = [(kind, data) for kind, data in events_of(store_a) if kind != "product.changed"]
+    assert [kind for kind, _ in written] == [
+        "sale.completed", "sale.completed", "sync.conflict", "stock.low",
+    ]  # fmt: skip
+    assert sale.number == 2
+    assert [data["number"] for _, data in written[:3]] == [1, 2, 2]
+    assert written[2][1]["requested"] == "9.000"
+    assert "number" not in written[3][1]
 
 
 def test_the_feed_pages_after_an_id_in_order(store_a, client_for):

@@ -22,20 +22,16 @@ _NUMBER = (
 )
 
 
-def sale_number_assign(*, sale: Sale, events: Sequence[tuple[str, dict, bool]] = ()) -> None:
-    """Give the sale the store's next gap-free number, as the transaction's last write but its
-    `events`, written in the same statement (`core.events.events_emit_after`: `(type, data,
-    filled)`, a filled event's data given the sale's `number`).
+def sale_number_assign(*, sale: Sale, events: Sequence[tuple[str, dict, bool]]) -> None:
+    """Give the sale the store's next gap-free number and write its `events`, in one statement,
+    the transaction's last write (`core.events.events_emit_after`: `(type, data, filled)`, a
+    filled event's data given the sale's `number`).
 
     The counter row stays locked from here until the commit, so checkouts queue only for this
-    last step rather than for the whole checkout; a rollback gives the number back.
+    last step rather than for the whole checkout; a rollback gives the number back. The event
+    counter is taken after it, in the same statement.
     """
-    if events:
-        (sale.number,) = events_emit_after((_NUMBER, [SALE_COUNTER, sale.pk]), events)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {_NUMBER} SELECT number FROM prior", [SALE_COUNTER, sale.pk])  # noqa: S608
-        sale.number = cursor.fetchone()[0]
+    (sale.number,) = events_emit_after((_NUMBER, [SALE_COUNTER, sale.pk]), events)
 
 
 def sale_numbers_assign(*, sales: Sequence[Sale]) -> None:

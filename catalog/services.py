@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -96,26 +97,20 @@ def stock_low_events(product: Product, *, before: Decimal) -> list[tuple[str, di
 class StockWrite:
     """Stock changes checked against products the caller has locked, not yet written: the
     `movements` to insert and the statement adding to the products' counters (`counters`, SQL
-    and its parameters), both in one statement of the caller's (`rows_insert`'s `alongside`);
-    then `written()`."""
+    and its parameters), both in one statement of the caller's (`rows_insert`'s `alongside`),
+    and the `stock.low` events the changes make (`low`), for the caller to write; then
+    `written()`."""
 
     movements: list[StockMovement]
     counters: tuple[str, list]
+    low: list[tuple[str, dict]]
     net: Mapping[int, Decimal]
     products: Mapping[int, Product]
-    events: list | None
 
     def written(self) -> list[StockMovement]:
-        """After the statement: each product's stock as it now is, its `stock.low` events (to
-        `events`, or written here when the caller passed none), the movements."""
-        low = self.events if self.events is not None else []
+        """After the statement: each product's stock as it now is; the movements."""
         for pk, delta in self.net.items():
-            product = self.products[pk]
-            before = product.stock
-            product.stock += delta
-            low.extend(stock_low_events(product, before=before))
-        if self.events is None:
-            events_emit(low)  # rare: no statement at all when nothing crossed its level
+            self.products[pk].stock += delta
         for movement in self.movements:
             movement.product = self.products[movement.product_id]
         return self.movements
@@ -153,7 +148,6 @@ def _stock_planned(
     note: str,
     sale_id: int | None,
     refund_id: int | None,
-    events: list | None,
 ) -> StockWrite:
     created_at = now()
     movements = [
@@ -169,12 +163,18 @@ def _stock_planned(
         )
         for change in changes
     ]
+    low = []
+    for pk, delta in net.items():
+        product = products[pk]
+        after = copy(product)  # the product as the change leaves it, for its event
+        after.stock = product.stock + delta
+        low.extend(stock_low_events(after, before=product.stock))
     return StockWrite(
         movements=movements,
         counters=(_STOCK_ADD, [created_at, list(net), list(net.values())]),
+        low=low,
         net=net,
         products=products,
-        events=events,
     )
 
 
@@ -185,12 +185,12 @@ def stock_planned(
     user: User | None,
     locked_products: Mapping[int, Product],
     allow_negative: bool | None = None,
-    events: list | None = None,
 ) -> StockWrite:
     """`stock_apply`'s changes checked, for a caller that writes them in a statement of its
     own, with other rows (a sale's movements, inserted with the sale: the caller gives them
-    their sale). The products are locked by the caller's transaction already
-    (`locked_products`). A refusal is raised before anything is written."""
+    their sale), and their `stock.low` events with its own. The products are locked by the
+    caller's transaction already (`locked_products`). A refusal is raised before anything is
+    written."""
     if not changes:
         raise ValueError("No stock changes to plan.")
     net = _net(changes)
@@ -206,7 +206,6 @@ def stock_planned(
         note="",
         sale_id=None,
         refund_id=None,
-        events=events,
     )
 
 
@@ -257,11 +256,14 @@ def stock_apply(
                 note=note,
                 sale_id=sale_id,
                 refund_id=refund_id,
-                events=events,
             )
             # The movements and the counters they add to: one statement.
             rows_insert(planned.movements, alongside=planned.counters)
             movements = planned.written()
+            if events is None:
+                events_emit(planned.low)  # rare: no statement at all when nothing crossed
+            else:
+                events.extend(planned.low)
     if refusal is not None:
         raise refusal
     return movements

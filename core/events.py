@@ -10,6 +10,7 @@ outbox, so an event whose nudge is lost (a broker down) is delivered by the next
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -53,19 +54,20 @@ _EMIT = (
 )
 
 
-# `events_emit_after`: the statement before (`prior`), then the counter taken from its row (so
-# after it, whatever order PostgreSQL would pick), then the events, completed with that row.
+# `events_after`: the counter taken from the one row of the caller's CTE `{after}` (so after
+# what that CTE locks, whatever order PostgreSQL would pick), then the events, each completed
+# with the columns of that row its fill names (`{"id": "id", "number": "number"}`: the data's
+# `id` and `number` are the row's).
 _EMIT_AFTER = (
-    "WITH {prior}, "  # noqa: S608 - our own tables
-    f"taken AS (INSERT INTO {_COUNTER_TABLE} (name, value) SELECT %s, %s FROM prior "
+    f"taken AS (INSERT INTO {_COUNTER_TABLE} (name, value) SELECT %s, %s FROM {{after}} "  # noqa: S608
     f"ON CONFLICT (name) DO UPDATE SET value = {_COUNTER_TABLE}.value + EXCLUDED.value "
     "RETURNING value), "
     f"written AS (INSERT INTO {_EVENT_TABLE} (id, type, data, created_at) "
-    "SELECT taken.value - %s + e.n, e.type, "
-    "CASE WHEN e.filled THEN e.data::jsonb || to_jsonb(prior) ELSE e.data::jsonb END, %s "
-    "FROM taken, prior, unnest(%b::int[], %b::text[], %b::text[], %b::bool[]) "
-    "AS e(n, type, data, filled)) "
-    "SELECT * FROM prior"
+    "SELECT taken.value - %s + e.n, e.type, e.data::jsonb || coalesce(("
+    "SELECT jsonb_object_agg(f.key, to_jsonb({after}) -> f.value) "
+    "FROM jsonb_each_text(e.fill::jsonb) AS f), '{{}}'), %s "
+    "FROM taken, {after}, unnest(%b::int[], %b::text[], %b::text[], %b::text[]) "
+    "AS e(n, type, data, fill))"
 )
 
 
@@ -105,43 +107,44 @@ def events_emit_encoded(events: Sequence[tuple[str, str]]) -> None:
     _on_commit()
 
 
-def events_emit_after(
-    prior: tuple[str, Sequence[Any]],
-    events: Sequence[tuple[str, Mapping[str, Any], bool]],
-) -> tuple:
-    """Run a data-modifying statement, then write events, in one statement; the one row the
-    statement returned.
+@dataclass
+class EventWrite:
+    """Events written by a statement of the caller's (`events_after`): its `ctes` and their
+    `params`; `written()` once it has run."""
 
-    `prior` is the statement as common table expressions (SQL and its parameters), the last one
-    named `prior` and returning one row: the last lock but one of the transaction (a sale's
-    number, say), taken before the event counter, on which the counter's statement depends.
-    Each event is `(type, data, filled)`: a filled event's data is completed with the row's
-    columns, by name (the sale's number in its `sale.completed`). As `events_emit`, call it
-    last in the transaction.
-    """
+    ctes: list[str]
+    params: list
+
+    def written(self) -> None:
+        _on_commit()
+
+
+def events_after(
+    events: Sequence[tuple[str, Mapping[str, Any], Mapping[str, str]]], *, after: str
+) -> EventWrite:
+    """Events written in a statement of the caller's, after its CTE `after`, which returns one
+    row: the last lock but one of the transaction (a sale's number, say), taken before the
+    event counter, which is taken from that row. Each event is `(type, data, fill)`: `fill`
+    names the keys of the data that are the row's columns, each key's column (the id and the
+    number of a sale that the statement inserts, in its `sale.completed`). As `events_emit`,
+    the statement is the transaction's last."""
     if not events:
-        raise ValueError("No events to write after the statement.")
+        raise ValueError("No events to write.")
     _check(events)
-    sql, params = prior
     count = len(events)
-    with bound_cursor() as cursor:
-        cursor.execute(
-            _EMIT_AFTER.format(prior=sql),
-            [
-                *params,
-                COUNTER,
-                count,
-                count,
-                now(),
-                list(range(1, count + 1)),
-                [kind for kind, _, _ in events],
-                [event_encoded(data) for _, data, _ in events],
-                [filled for _, _, filled in events],
-            ],
-        )
-        row = cursor.fetchone()
-    _on_commit()
-    return row
+    return EventWrite(
+        ctes=[_EMIT_AFTER.format(after=after)],
+        params=[
+            COUNTER,
+            count,
+            count,
+            now(),
+            list(range(1, count + 1)),
+            [kind for kind, _, _ in events],
+            [event_encoded(data) for _, data, _ in events],
+            [json.dumps(fill) for _, _, fill in events],
+        ],
+    )
 
 
 def _check(events: Sequence[tuple]) -> None:

@@ -32,6 +32,12 @@ def _money(value: object, currency: str) -> str | None:
     return None if value is None else format_money(Decimal(value), currency)
 
 
+# What a sale's events take from the sale where the statement that inserts it writes them too
+# (`core.events.events_after`): each key of the data, and the column of the sale's row it is.
+SALE_COMPLETED_FILL = {"id": "id", "number": "number"}
+SYNC_CONFLICT_FILL = {"sale": "id", "number": "number"}
+
+
 def sale_completed_data(
     sale: Sale, *, lines: Sequence[SaleLine], payments: Sequence[SalePayment]
 ) -> dict[str, Any]:

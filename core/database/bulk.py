@@ -12,8 +12,9 @@ PgBouncer's transaction pooling each stays one unnamed statement (the connection
 `prepare_threshold` is None there, as `core.database` requires).
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -138,15 +139,21 @@ def _insert_sql(meta: Any, columns: tuple[models.Field, ...], *, parent: str | N
 
 
 @cache
-def _insert_one_sql(meta: Any, columns: tuple[models.Field, ...]) -> str:
+def _insert_one_sql(
+    meta: Any, columns: tuple[models.Field, ...], given: tuple[tuple[str, str], ...] = ()
+) -> str:
     """`INSERT … VALUES (…)` of one row of `columns`, its values bound one a column (no
-    one-element arrays to make and unpack), returning its key."""
+    one-element arrays to make and unpack), returning its key; `given`: more columns, each
+    with the SQL of its value, returned too."""
     names, types = zip(*(_column(field) for field in columns), strict=True)
     quote = connection.ops.quote_name
-    values = ", ".join(f"%b::{kind.removesuffix('[]')}" for kind in types)
+    values = [f"%b::{kind.removesuffix('[]')}" for kind in types]
+    given_names = [quote(meta.get_field(name).column) for name, _ in given]
+    returned = "".join(f", {name}" for name in given_names)
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(names)}) "  # noqa: S608
-        f"VALUES ({values}) RETURNING {quote(meta.pk.column)} AS id"
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join([*names, *given_names])}) "  # noqa: S608
+        f"VALUES ({', '.join([*values, *(value for _, value in given)])}) "
+        f"RETURNING {quote(meta.pk.column)} AS id{returned}"
     )
 
 
@@ -187,23 +194,47 @@ def rows_insert(
     _saved(objects, keys)
 
 
-def rows_insert_family(
+@dataclass
+class Family:
+    """A parent and its children inserted in one statement (`family_insert`), to be run with
+    other parts of the statement: `ctes`, their `params` in the same order, and the `selects`
+    that come back (`parent`'s key first, then each child's keys), which `saved` takes."""
+
+    parent: models.Model
+    children: Sequence[tuple[Sequence[models.Model], str]]
+    ctes: list[str]
+    params: list
+    selects: list[str]
+
+    def saved(self, keys: Sequence[Any]) -> None:
+        """Set every primary key, and every child's key to the parent, from the `selects`'
+        values."""
+        parent_key, *child_keys = keys
+        _saved([self.parent], [parent_key])
+        for (objects, key), saved_keys in zip(self.children, child_keys, strict=True):
+            _saved(objects, saved_keys or [])
+            for obj in objects:
+                field = obj._meta.get_field(key)
+                setattr(obj, field.attname, parent_key)
+                field.set_cached_value(obj, self.parent)
+
+
+def family_insert(
     parent: models.Model,
     children: Sequence[tuple[Sequence[models.Model], str]],
     *,
-    alongside: tuple[str, Sequence[Any]] | None = None,
-) -> None:
-    """Insert `parent` and its children in one statement: each of `children` is some objects of
-    one model and the name of their foreign key to the parent (a sale, its lines and its
-    payments). Every primary key is set, and every child's key to the parent. `alongside`, as
-    `rows_insert`'s: another data-modifying statement run in the same one."""
+    given: Mapping[str, str] | None = None,
+) -> Family:
+    """The statement of `rows_insert_family`, as parts (`Family`) for a caller that runs it with
+    more. The parent is the CTE `parent`; `given` names fields of the parent whose value is SQL
+    (of a CTE the caller puts before, say) rather than the object's, which `parent` returns."""
+    given = tuple((given or {}).items())
     meta = parent._meta
-    columns = _insert_columns(meta)
-    ctes = [f"parent AS ({_insert_one_sql(meta, columns)})"]
+    columns = tuple(
+        field for field in _insert_columns(meta) if field.name not in {name for name, _ in given}
+    )
+    ctes = [f"parent AS ({_insert_one_sql(meta, columns, given)})"]
     params = [values[0] for values in _arrays([parent], columns, add=True)]
-    if alongside is not None:
-        ctes.insert(0, f"alongside AS ({alongside[0]})")
-        params = [*alongside[1], *params]
     selects = ["(SELECT id FROM parent)"]
     for number, (objects, key) in enumerate(children):
         if not objects:
@@ -214,17 +245,21 @@ def rows_insert_family(
         ctes.append(f"c{number} AS ({_insert_sql(child, child_columns, parent=key)})")
         params.extend(_arrays(objects, child_columns, add=True))
         selects.append(f"(SELECT array_agg(id ORDER BY id) FROM c{number})")  # noqa: S608 - our own names
-    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(selects)}"
+    return Family(parent=parent, children=children, ctes=ctes, params=params, selects=selects)
+
+
+def rows_insert_family(
+    parent: models.Model, children: Sequence[tuple[Sequence[models.Model], str]]
+) -> None:
+    """Insert `parent` and its children in one statement: each of `children` is some objects of
+    one model and the name of their foreign key to the parent (a sale, its lines and its
+    payments). Every primary key is set, and every child's key to the parent."""
+    family = family_insert(parent, children)
     with bound_cursor() as cursor:
-        cursor.execute(sql, params)
-        parent_key, *keys = cursor.fetchone()
-    _saved([parent], [parent_key])
-    for (objects, key), child_keys in zip(children, keys, strict=True):
-        _saved(objects, child_keys or [])
-        for obj in objects:
-            field = obj._meta.get_field(key)
-            setattr(obj, field.attname, parent_key)
-            field.set_cached_value(obj, parent)
+        cursor.execute(
+            f"WITH {', '.join(family.ctes)} SELECT {', '.join(family.selects)}", family.params
+        )
+        family.saved(cursor.fetchone())
 
 
 def rows_update(objects: Sequence[models.Model], *, fields: Sequence[str]) -> int:

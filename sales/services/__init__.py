@@ -6,7 +6,7 @@ hands out the store's gap-free sale numbers, and `receipts` mails receipts.
 """
 
 from sales.services.checkout import LineInput, OfflineSale, PaymentInput, sale_checkout
-from sales.services.numbering import SALE_COUNTER, sale_number_assign, sale_numbers_assign
+from sales.services.numbering import SALE_COUNTER, sale_numbers_assign
 from sales.services.receipts import receipt_document, receipt_email_send
 from sales.services.refunds import RefundLineInput, sale_refund
 from sales.services.registers import (
@@ -41,7 +41,6 @@ __all__ = [
     "register_delete",
     "register_update",
     "sale_checkout",
-    "sale_number_assign",
     "sale_numbers_assign",
     "sale_refund",
     "sales_sync",

@@ -20,6 +20,7 @@ from catalog.lock_objects import products_for_update
 from catalog.models import Product, StockMovement
 from catalog.services import (
     StockChange,
+    StockWrite,
     prices_at,
     prices_at_many,
     stock_apply,
@@ -27,9 +28,9 @@ from catalog.services import (
     stock_low_events,
     stock_planned,
 )
-from core.database.bulk import rows_insert, rows_insert_family, rows_update
+from core.database.bulk import bound_cursor, family_insert, rows_insert, rows_update
 from core.derived import days_changed
-from core.events import SALE_COMPLETED, SYNC_CONFLICT, events_emit
+from core.events import SALE_COMPLETED, SYNC_CONFLICT, events_after, events_emit
 from core.exceptions import ValueOutOfRange
 from core.money import (
     MONEY_MAX,
@@ -40,11 +41,21 @@ from core.money import (
     round_to_step,
 )
 from customers.models import Customer
-from sales.events import sale_completed_data, sync_conflict_data
+from sales.events import (
+    SALE_COMPLETED_FILL,
+    SYNC_CONFLICT_FILL,
+    sale_completed_data,
+    sync_conflict_data,
+)
 from sales.exceptions import DiscountNotAllowed, PriceOverrideNotAllowed, ShiftNotOpen
 from sales.lock_objects import open_shift_shared_opening
 from sales.models import PaymentMethod, Register, Sale, SaleConflict, SaleLine, SalePayment
-from sales.services.numbering import sale_number_assign, sale_numbers_assign
+from sales.services.numbering import (
+    NEXT_NUMBER,
+    NEXT_NUMBER_CTE,
+    NEXT_NUMBER_PARAMS,
+    sale_numbers_assign,
+)
 from stores.clock import local_day
 from stores.models import Membership, Store, User
 from stores.tenancy import current_store
@@ -335,20 +346,62 @@ def _customer_refusal(customer_id: int, *, exists: bool) -> Exception:
     return ValidationError({"customer": ["No customer has this id."]})
 
 
-def _events(made: _Made) -> list[tuple[str, dict, bool]]:
-    """A written sale's events: the sale, its conflicts, the stock it took below a reorder
-    level (as a sale made alone would write them), each as `(type, data, filled)`: filled, the
-    events that tell the sale's number (`sale_number_assign` gives it them where the sale has
-    none yet)."""
+def _events(made: _Made) -> list[tuple[str, dict, dict]]:
+    """A sale's events: the sale, its conflicts, the stock it took below a reorder level (as a
+    sale made alone would write them), each as `(type, data, fill)`: what a statement that
+    inserts the sale gives the event of the sale's row (`core.events.events_after`)."""
     sale = made.sale
     return [
-        (SALE_COMPLETED, sale_completed_data(sale, lines=made.lines, payments=made.payments), True),
+        (
+            SALE_COMPLETED,
+            sale_completed_data(sale, lines=made.lines, payments=made.payments),
+            SALE_COMPLETED_FILL,
+        ),
         *(
-            (SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale), True)
+            (SYNC_CONFLICT, sync_conflict_data(conflict, sale=sale), SYNC_CONFLICT_FILL)
             for conflict in made.conflicts
         ),
-        *((kind, data, False) for kind, data in made.low),
+        *((kind, data, {}) for kind, data in made.low),
     ]
+
+
+def _sale_write(made: _Made, stock: StockWrite) -> None:
+    """Write a sale made, the transaction's last statement: the sale with its number, its
+    lines, payments, stock movements and conflicts, the stock they take, and its events.
+
+    The number's counter is taken in it and the event counter after it (taken from the sale's
+    row), so each stays locked only from this statement to the commit. The events are made
+    before the sale has its id and number; the statement gives them theirs.
+    """
+    sale = made.sale
+    family = family_insert(
+        sale,
+        [
+            (made.lines, "sale"),
+            (made.payments, "sale"),
+            (stock.movements, "sale"),
+            (made.conflicts, "sale"),
+        ],
+        given={"number": NEXT_NUMBER},
+    )
+    events = events_after(
+        [*_events(made), *((kind, data, {}) for kind, data in stock.low)], after="sold"
+    )
+    ctes = [
+        f"stock AS ({stock.counters[0]})",
+        NEXT_NUMBER_CTE,
+        *family.ctes,
+        "sold AS (SELECT id, number FROM parent)",
+        *events.ctes,
+    ]
+    params = [*stock.counters[1], *NEXT_NUMBER_PARAMS, *family.params, *events.params]
+    selects = [*family.selects, "(SELECT number FROM parent)"]
+    with bound_cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT {', '.join(selects)}", params)
+        *keys, sale.number = cursor.fetchone()
+    family.saved(keys)
+    stock.written()
+    events.written()
 
 
 def _answer(made: _Made) -> Sale:
@@ -379,9 +432,10 @@ def sale_checkout(
     turned `offline_oversell` off: then InsufficientStock, as online. The conflicts are in
     `sale.recorded_conflicts`.
 
-    The statements issued do not grow with the number of lines: the shift, the products and the
-    counter are each locked by one statement, and the sale with its lines, payments and stock
-    movements, and the stock they take, are written in one statement. No savepoint of its
+    The statements issued do not grow with the number of lines: the register's gate with its
+    shift, and the products, are each locked by one statement, and everything is written by one
+    more (`_sale_write`: the sale with its number, lines, payments, stock movements and events,
+    and the stock they take); a customer's sale adds its customer's. No savepoint of its
     own (two statements fewer on the hot path): inside another transaction, a refused sale
     dooms that transaction too, so a caller that goes on after a refusal wraps the call in its
     own `transaction.atomic()`.
@@ -410,7 +464,7 @@ def sale_checkout(
             offline=offline,
             products=products,
         )
-        sale, total, created_at = made.sale, made.sale.total, made.sale.created_at
+        total, created_at = made.sale.total, made.sale.created_at
         if customer_id is not None:
             # Within the column's limit, in the same statement: a full customer is refused.
             updated = Customer.objects.filter(
@@ -425,7 +479,6 @@ def sale_checkout(
                 raise _customer_refusal(
                     customer_id, exists=Customer.objects.filter(pk=customer_id).exists()
                 )
-        stock_events: list = []  # written with the sale's, after its number (the lock order)
         stock = stock_planned(
             changes=[
                 StockChange(product_id=line.product.pk, delta=-line.quantity) for line in made.lines
@@ -434,26 +487,8 @@ def sale_checkout(
             user=user,
             locked_products=products,
             allow_negative=made.allow_negative,
-            events=stock_events,
         )
-        # The sale, its lines, payments and stock movements, and the stock they take: one
-        # statement.
-        rows_insert_family(
-            sale,
-            [(made.lines, "sale"), (made.payments, "sale"), (stock.movements, "sale")],
-            alongside=stock.counters,
-        )
-        stock.written()
-        if made.conflicts:
-            for conflict in made.conflicts:
-                conflict.sale = sale
-            rows_insert(made.conflicts)
-        # Last, in one statement: the number, then the events (the event counter stays locked
-        # from here to the commit); the sale's own events are given its number.
-        sale_number_assign(
-            sale=sale,
-            events=[*_events(made), *((kind, data, False) for kind, data in stock_events)],
-        )
+        _sale_write(made, stock)
         days_changed(days=[local_day(created_at)])
     return _answer(made)
 

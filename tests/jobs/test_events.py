@@ -140,15 +140,19 @@ def test_a_sales_events_tell_its_number_and_the_stock_it_took_below_its_level_do
             offline=OfflineSale(occurred_at=now() - timedelta(minutes=1)),
         )
 
-    # then its sale and conflict events carry its number, written with them; its stock.low none
+    # then its sale and conflict events carry its id and number, written with them (the sale
+    # had neither when they were made); its stock.low neither
     written = [(kind, data) for kind, data in events_of(store_a) if kind != "product.changed"]
     assert [kind for kind, _ in written] == [
         "sale.completed", "sale.completed", "sync.conflict", "stock.low",
     ]  # fmt: skip
     assert sale.number == 2
     assert [data["number"] for _, data in written[:3]] == [1, 2, 2]
+    assert (written[1][1]["id"], written[2][1]["sale"]) == (sale.pk, sale.pk)
     assert written[2][1]["requested"] == "9.000"
-    assert "number" not in written[3][1]
+    assert written[3][1] == {
+        "product": 1, "name": "Milk", "sku": "MILK", "stock": "-3.000", "reorder_level": "5.000"
+    }  # fmt: skip
 
 
 def test_the_feed_pages_after_an_id_in_order(store_a, client_for):

@@ -17,25 +17,42 @@ from stores.tenancy import current_store
 
 
 def _register_gate_key(register_id: int) -> str:
-    """The key of a register's advisory lock (`_register_gate`). Advisory locks are
-    database-wide, hence the store's id in it; one bigint key hashed from both ids, so any
-    register id a body can carry (up to a bigint) makes a key, where the two-integer form
-    refused ids past 2^31."""
+    """The key of a register's advisory lock (`_GATED`). Advisory locks are database-wide, hence
+    the store's id in it; one bigint key hashed from both ids, so any register id a body can
+    carry (up to a bigint) makes a key, where the two-integer form refused ids past 2^31."""
     return f"kassa.register:{current_store().pk}:{register_id}"
 
 
-def _register_gate(register_id: int, *, exclusive: bool) -> None:
-    """A per-register advisory lock: sales share it, closing the shift takes it alone.
-
-    PostgreSQL queues advisory lock requests in order, so a closing shift waits only for the
-    sales already under way while later ones wait behind it; row locks alone would let a busy
-    register's stream of shared locks starve the close.
-    """
-    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {function}(hashtextextended(%s, 0))", [_register_gate_key(register_id)]
-        )
+# A register's gate, then its shift's row, in one statement. The gate is a per-register advisory
+# lock: sales share it, closing the shift takes it alone. PostgreSQL queues advisory lock
+# requests in order, so a closing shift waits only for the sales already under way while later
+# ones wait behind it; row locks alone would let a busy register's stream of shared locks
+# starve the close. The gate is an uncorrelated subquery, so PostgreSQL runs it once, before the
+# scan under the row lock (a one-time filter), and the order of the locks holds. The snapshot
+# is taken before the gate is waited for: a shift that a transaction holding the gate changed
+# meanwhile is read anew as its row is locked (READ COMMITTED re-checks an updated row's
+# conditions), so a sale finds a shift closed meanwhile closed. Both statements read a store
+# table, so under Citus both run on the store's node, where its gate is.
+_GATED = (
+    "WITH gate AS MATERIALIZED (SELECT {function}(hashtextextended(%s, 0))) "
+    "SELECT {columns} FROM {table} WHERE {where} AND EXISTS (SELECT FROM gate) {lock}"
+)
+_OPEN_SHIFT = _GATED.format(
+    function="pg_advisory_xact_lock_shared",
+    columns="id, opened_at",
+    table=Shift._meta.db_table,
+    where="register_id = %s AND status = %s",
+    lock="FOR SHARE",
+)
+_CLOSING_SHIFT = _GATED.format(
+    function="pg_advisory_xact_lock",
+    columns=", ".join(
+        connection.ops.quote_name(field.column) for field in Shift._meta.concrete_fields
+    ),
+    table=Shift._meta.db_table,
+    where="id = %s",
+    lock="FOR UPDATE",
+)
 
 
 def open_shift_shared(*, register_id: int) -> int | None:
@@ -47,18 +64,6 @@ def open_shift_shared(*, register_id: int) -> int | None:
     """
     found = open_shift_shared_opening(register_id=register_id)
     return None if found is None else found[0]
-
-
-# The register's gate (shared) and then its open shift (share-locked), in one statement. The
-# gate is an uncorrelated subquery, so PostgreSQL runs it once, before the scan under the row lock
-# (a one-time filter), and the order of the locks holds. The statement's snapshot is taken
-# before the gate is waited for: a shift a closing transaction closed meanwhile is read anew as
-# its row is locked (READ COMMITTED re-checks an updated row's conditions), and is not open.
-_OPEN_SHIFT = (
-    "WITH gate AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))) "  # noqa: S608 - our own table
-    f"SELECT id, opened_at FROM {Shift._meta.db_table} "
-    "WHERE register_id = %s AND status = %s AND EXISTS (SELECT FROM gate) FOR SHARE"
-)
 
 
 def open_shift_shared_opening(*, register_id: int) -> tuple[int, datetime] | None:
@@ -127,9 +132,14 @@ def wal_flush() -> None:
 
 
 def shift_for_closing(*, shift: Shift) -> Shift:
-    """The shift, locked against every sale and refund on its register."""
-    _register_gate(shift.register_id, exclusive=True)
-    return Shift.objects.select_for_update().get(pk=shift.pk)
+    """The shift, locked against every sale and refund on its register (its gate taken alone,
+    then its row)."""
+    found = list(
+        Shift.objects.raw(_CLOSING_SHIFT, [_register_gate_key(shift.register_id), shift.pk])
+    )
+    if not found:
+        raise Shift.DoesNotExist
+    return found[0]
 
 
 def sale_for_update(*, sale_id: int) -> QuerySet[Sale]:

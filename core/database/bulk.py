@@ -118,6 +118,11 @@ def _columns_but_key(meta: Any, skip: str | None) -> tuple[models.Field, ...]:
 
 
 @cache
+def _columns_but_given(meta: Any, given: tuple[str, ...]) -> tuple[models.Field, ...]:
+    return tuple(field for field in _columns_but_key(meta, None) if field.name not in given)
+
+
+@cache
 def _insert_sql(meta: Any, columns: tuple[models.Field, ...], *, parent: str | None = None) -> str:
     """`INSERT … SELECT FROM unnest(…)` of `columns`, in the arrays' order (so the keys, taken
     in the order of insertion, ascend with the objects), returning the keys. With `parent`
@@ -230,9 +235,7 @@ def family_insert(
     (of a CTE the caller puts before, say) rather than the object's, which `parent` returns."""
     given = tuple((given or {}).items())
     meta = parent._meta
-    columns = tuple(
-        field for field in _insert_columns(meta) if field.name not in {name for name, _ in given}
-    )
+    columns = _columns_but_given(meta, tuple(name for name, _ in given))
     ctes = [f"parent AS ({_insert_one_sql(meta, columns, given)})"]
     params = [values[0] for values in _arrays([parent], columns, add=True)]
     selects = ["(SELECT id FROM parent)"]

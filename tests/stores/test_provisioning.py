@@ -85,6 +85,30 @@ def test_the_template_script_is_sent_one_statement_at_a_time(db):
         assert len(parsed) == 1, statement
 
 
+def test_a_foreign_key_a_migration_drops_is_dropped_by_the_script_too(db):
+    # Django drops a foreign key with one string that starts with SET CONSTRAINTS.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE parent_row (id int PRIMARY KEY)")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE child_row (parent_id int CONSTRAINT child_row_fk "
+            "REFERENCES parent_row (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    recorded: list[str] = []
+
+    with provisioning._recording(recorded), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.execute(
+            'SET CONSTRAINTS "child_row_fk" IMMEDIATE; ALTER TABLE "child_row" '
+            'DROP CONSTRAINT "child_row_fk"'
+        )
+        cursor.execute("SET search_path = public")
+
+    assert recorded == [
+        'SET CONSTRAINTS "child_row_fk" IMMEDIATE',
+        'ALTER TABLE "child_row" DROP CONSTRAINT "child_row_fk"',
+    ]
+
+
 def test_a_signup_takes_a_spare_and_renames_it(db, django_capture_on_commit_callbacks):
     provisioning.spares_refill(target=2)
     spares = list(SpareSchema.objects.values_list("name", flat=True))

@@ -145,20 +145,27 @@ def _insert_sql(meta: Any, columns: tuple[models.Field, ...], *, parent: str | N
 
 @cache
 def _insert_one_sql(
-    meta: Any, columns: tuple[models.Field, ...], given: tuple[tuple[str, str], ...] = ()
+    meta: Any,
+    columns: tuple[models.Field, ...],
+    given: tuple[tuple[str, str], ...] = (),
+    given_from: str | None = None,
 ) -> str:
     """`INSERT … VALUES (…)` of one row of `columns`, its values bound one a column (no
     one-element arrays to make and unpack), returning its key; `given`: more columns, each
-    with the SQL of its value, returned too."""
+    with the SQL of its value, read `FROM given_from` (an `INSERT … SELECT`, as Citus takes no
+    subquery in `VALUES`), returned too."""
     names, types = zip(*(_column(field) for field in columns), strict=True)
     quote = connection.ops.quote_name
     values = [f"%b::{kind.removesuffix('[]')}" for kind in types]
     given_names = [quote(meta.get_field(name).column) for name, _ in given]
     returned = "".join(f", {name}" for name in given_names)
+    source = f"VALUES ({', '.join(values)})"
+    if given:
+        selected = ", ".join([*values, *(value for _, value in given)])
+        source = f"SELECT {selected} FROM {given_from}"  # noqa: S608 - our own SQL
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join([*names, *given_names])}) "  # noqa: S608
-        f"VALUES ({', '.join([*values, *(value for _, value in given)])}) "
-        f"RETURNING {quote(meta.pk.column)} AS id{returned}"
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join([*names, *given_names])}) "
+        f"{source} RETURNING {quote(meta.pk.column)} AS id{returned}"
     )
 
 
@@ -229,14 +236,18 @@ def family_insert(
     children: Sequence[tuple[Sequence[models.Model], str]],
     *,
     given: Mapping[str, str] | None = None,
+    given_from: str | None = None,
 ) -> Family:
     """The statement of `rows_insert_family`, as parts (`Family`) for a caller that runs it with
     more. The parent is the CTE `parent`; `given` names fields of the parent whose value is SQL
-    (of a CTE the caller puts before, say) rather than the object's, which `parent` returns."""
+    over `given_from` (a CTE the caller puts before, say) rather than the object's, which
+    `parent` returns."""
     given = tuple((given or {}).items())
+    if given and not given_from:
+        raise ValueError("Values given as SQL are read from a CTE: name it (given_from).")
     meta = parent._meta
     columns = _columns_but_given(meta, tuple(name for name, _ in given))
-    ctes = [f"parent AS ({_insert_one_sql(meta, columns, given)})"]
+    ctes = [f"parent AS ({_insert_one_sql(meta, columns, given, given_from)})"]
     params = [values[0] for values in _arrays([parent], columns, add=True)]
     selects = ["(SELECT id FROM parent)"]
     for number, (objects, key) in enumerate(children):

@@ -53,6 +53,7 @@ from sales.models import PaymentMethod, Register, Sale, SaleConflict, SaleLine, 
 from sales.services.numbering import (
     NEXT_NUMBER,
     NEXT_NUMBER_CTE,
+    NEXT_NUMBER_FROM,
     NEXT_NUMBER_PARAMS,
     sale_numbers_assign,
 )
@@ -383,6 +384,7 @@ def _sale_write(made: _Made, stock: StockWrite) -> None:
             (made.conflicts, "sale"),
         ],
         given={"number": NEXT_NUMBER},
+        given_from=NEXT_NUMBER_FROM,
     )
     events = events_after(
         [*_events(made), *((kind, data, {}) for kind, data in stock.low)], after="sold"

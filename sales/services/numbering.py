@@ -11,15 +11,16 @@ SALE_COUNTER = "sale"
 
 _COUNTER = Counter._meta.db_table
 # A checkout's number, taken in the statement that inserts its sale: the CTE (with its
-# parameters), then the sale's `number` as that statement inserts it. The counter row stays
-# locked from that statement, the transaction's last, until the commit, so checkouts queue only
-# for their last step rather than for the whole checkout; a rollback gives the number back.
+# parameters), then the sale's `number` as that statement inserts it, and what it reads. The
+# counter row stays locked from that statement, the transaction's last, until the commit, so
+# checkouts queue only for their last step rather than for the whole checkout; a rollback gives
+# the number back.
 NEXT_NUMBER_CTE = (
     f"next_number AS (INSERT INTO {_COUNTER} (name, value) VALUES (%s, 1) "  # noqa: S608
     f"ON CONFLICT (name) DO UPDATE SET value = {_COUNTER}.value + 1 RETURNING value)"
 )
 NEXT_NUMBER_PARAMS = (SALE_COUNTER,)
-NEXT_NUMBER = "(SELECT value FROM next_number)"
+NEXT_NUMBER, NEXT_NUMBER_FROM = "next_number.value", "next_number"
 
 
 def sale_numbers_assign(*, sales: Sequence[Sale]) -> None:

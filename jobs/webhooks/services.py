@@ -171,13 +171,18 @@ def deliveries_fan_out() -> list[int]:
             events = Event._meta.db_table
             hooks = Webhook._meta.db_table
             with connection.cursor() as cursor:
+                # The pairs as a CTE: Citus refuses an INSERT … SELECT whose own join is not on
+                # the tables' distribution columns, and takes the same join in a CTE.
                 cursor.execute(
-                    f"INSERT INTO {deliveries} (webhook_id, event_id, status, attempts, "  # noqa: S608
-                    "next_attempt_at, created_at, error) "
-                    "SELECT w.id, e.id, 'pending', 0, now(), now(), '' "
-                    f"FROM {hooks} AS w JOIN {events} AS e "
+                    "WITH pairs AS ("  # noqa: S608 - our own tables
+                    f"SELECT w.id AS webhook_id, e.id AS event_id FROM {hooks} AS w "
+                    f"JOIN {events} AS e "
                     "ON e.id > w.fanned_through AND e.id <= %s AND w.events ? e.type "
-                    "WHERE w.id = ANY(%s) ORDER BY w.id, e.id "
+                    "WHERE w.id = ANY(%s)) "
+                    f"INSERT INTO {deliveries} (webhook_id, event_id, status, attempts, "
+                    "next_attempt_at, created_at, error) "
+                    "SELECT webhook_id, event_id, 'pending', 0, now(), now(), '' FROM pairs "
+                    "ORDER BY webhook_id, event_id "
                     "ON CONFLICT (webhook_id, event_id) DO NOTHING",
                     [last, behind],
                 )

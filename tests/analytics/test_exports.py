@@ -16,6 +16,7 @@ from catalog.services import category_create, product_create, stock_adjust
 from jobs.files import job_files_purge
 from jobs.models import Job
 from sales.models import Sale
+from stores.clock import local_today
 from tests.sales.test_shifts import add_product, checkout, open_shift
 
 EXPORTS = "/api/exports/"
@@ -83,14 +84,14 @@ def test_sale_lines_export_as_xlsx_over_a_range_of_local_days(
         checkout(client, [{"product": 1, "quantity": "2"}], [{"method": "card", "amount": "5.00"}])
     with tenant_context(store_a.store):
         Sale.objects.filter(pk=1).update(created_at=now() - timedelta(days=40))
-    today = now().date().isoformat()
+    today = local_today(store_a.store)  # the store's day, not UTC's: they differ at night
 
     job = export(
         client,
         django_capture_on_commit_callbacks,
         kind="sale_lines",
         format="xlsx",
-        **{"from": (now() - timedelta(days=7)).date().isoformat(), "to": today},
+        **{"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()},
     )
     download = client.get(f"/api/jobs/{job['id']}/download/")
 

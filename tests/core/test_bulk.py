@@ -13,7 +13,14 @@ from django_tenants.utils import tenant_context
 
 from catalog.models import Category, Product, StockMovement
 from catalog.services import product_create
-from core.database.bulk import _as_is, rows_insert, rows_insert_family, rows_update
+from core.database.bulk import (
+    _as_is,
+    bound_cursor,
+    family_insert,
+    rows_insert,
+    rows_insert_family,
+    rows_update,
+)
 from core.events import PRODUCT_CHANGED, event_emit
 from core.models import Event
 from tests.conftest import make_store
@@ -173,3 +180,27 @@ def test_a_statement_alongside_runs_when_there_is_nothing_to_insert(store_a):
         )
         tea.refresh_from_db()
         assert tea.name == "Green"
+
+
+def test_a_parents_value_given_as_sql_is_read_from_the_callers_cte_and_returned(store_a):
+    with tenant_context(store_a.store):
+        category = Category(name="unused", created_at=now())
+        teas = [Product(name="Tea", price=Decimal(1), created_at=now())]
+        family = family_insert(
+            category, [(teas, "category")], given={"name": "src.name"}, given_from="src"
+        )
+        with pytest.raises(ValueError, match="given_from"):
+            family_insert(category, [], given={"name": "src.name"})
+
+        with bound_cursor() as cursor:
+            cursor.execute(
+                f"WITH src AS (SELECT %s::text AS name), {', '.join(family.ctes)} "
+                f"SELECT {', '.join(family.selects)}, (SELECT name FROM parent)",
+                ["Green", *family.params],
+            )
+            *keys, name = cursor.fetchone()
+        family.saved(keys)
+
+        assert name == "Green"
+        assert Category.objects.get(pk=category.pk).name == "Green"
+        assert Product.objects.get(pk=teas[0].pk).category_id == category.pk
